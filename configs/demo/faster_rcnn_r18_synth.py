@@ -1,0 +1,52 @@
+# CPU demo detector: the paper's Faster R-CNN + FPN recipe shrunk to train in minutes on two
+# cores on the synthetic DeepLesion (256×256 slices): ResNet-18 at a quarter of its width,
+# 64-channel FPN, smaller RoI head and samplers, Adam at a demo learning rate, a few epochs.
+#   python tools/train.py configs/demo/faster_rcnn_r18_synth.py
+_base_ = [
+    '../_base_/models/faster_rcnn_r50_fpn.py',
+    '../_base_/datasets/synthetic_deeplesion.py',
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+width = 32  # ResNet-18 base channels (64 in the real one)
+fpn_channels = 64
+model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=width,
+        frozen_stages=-1,  # trained from scratch: no stage is frozen, BN statistics train
+        norm_eval=False,
+        init_cfg=None,
+    ),
+    neck=dict(in_channels=[width, width * 2, width * 4, width * 8], out_channels=fpn_channels),
+    rpn_head=dict(in_channels=fpn_channels, feat_channels=fpn_channels),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=fpn_channels),
+        bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256),
+    ),
+    train_cfg=dict(
+        rpn=dict(sampler=dict(num=128)),
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128)),
+    ),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)),
+)
+
+train_dataloader = dict(batch_size=8)
+val_dataloader = dict(batch_size=8)
+test_dataloader = dict(batch_size=8)
+
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
+train_cfg = dict(max_epochs=12, val_interval=2)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=2))
+custom_hooks = [
+    dict(
+        type='EarlyStoppingHook',
+        monitor='deeplesion/mAP',
+        rule='greater',
+        min_delta=0.001,
+        patience=3,
+    ),
+]
+auto_scale_lr = dict(base_batch_size=8)

@@ -1,0 +1,3 @@
+# Ablation (paper Table 4): 4 FC layers per regressor head (32→12→12→12→1) instead of 2.
+_base_ = './enhancer_r18.py'
+model = dict(data_preprocessor=dict(regressor=dict(num_fc_layers=4)))

@@ -1,0 +1,202 @@
+"""The main job: synthetic data → detector → frozen detector + learned enhancer → comparison.
+
+Every stage writes ``<work_dir>/<stage>/stage.json`` when it finishes; a re-run skips finished
+stages unless ``force`` is set (a forced stage also re-runs every stage after it).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import runs
+from .inference_timing import time_inference
+
+STAGES = ('data', 'detector', 'enhancer', 'evaluation', 'report')
+
+#: (name, label, config key) of the compared pipelines, in table order.
+METHODS = (
+    ('identity', 'detector alone', 'identity_config'),
+    ('glcae_fixed', 'fixed GLCAE (2.0, 8)', 'glcae_fixed_config'),
+    ('clahe_fixed', 'fixed CLAHE (2.0, 8)', 'clahe_fixed_config'),
+    ('learned', 'learned GLCAE (ours)', 'enhancer_config'),
+)
+
+
+@dataclass
+class DemoSettings:
+    """What the main job runs; paths relative to the repository root."""
+
+    work_dir: str = 'work_dirs/demo'
+    data_root: str = 'data/synthetic_deeplesion'
+    seed: int = 0
+    num_patients: int = 150
+    image_size: int = 256
+    difficulty: float = 0.5
+    force: bool = False
+    detector_config: str = 'configs/demo/faster_rcnn_r18_synth.py'
+    enhancer_config: str = 'configs/demo/enhancer_r18_synth.py'
+    identity_config: str = 'configs/demo/baselines/identity_synth.py'
+    glcae_fixed_config: str = 'configs/demo/baselines/glcae_fixed_synth.py'
+    clahe_fixed_config: str = 'configs/demo/baselines/clahe_fixed_synth.py'
+    detector_options: dict = field(default_factory=dict)
+    enhancer_options: dict = field(default_factory=dict)
+    num_examples: int = 6
+
+
+class DemoPipeline:
+    """Run (or resume) the main job described by :class:`DemoSettings`."""
+
+    def __init__(self, settings: DemoSettings, log: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.work_dir = Path(settings.work_dir)
+        self.log = log
+        self._forced = False
+
+    # -- stage bookkeeping ---------------------------------------------------------------------
+    def _marker(self, stage: str) -> Path:
+        return self.work_dir / stage / 'stage.json'
+
+    def _done(self, stage: str) -> dict | None:
+        if self.settings.force or self._forced:
+            return None
+        marker = self._marker(stage)
+        return json.loads(marker.read_text()) if marker.is_file() else None
+
+    def _finish(self, stage: str, record: dict) -> dict:
+        marker = self._marker(stage)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(record, indent=2))
+        return record
+
+    def _stage(self, stage: str, run: Callable[[], dict]) -> dict:
+        done = self._done(stage)
+        if done is not None:
+            self.log(f'[{stage}] done before, skipped (--force re-runs it)')
+            return done
+        self._forced = True  # every later stage depends on this one's new output
+        self.log(f'[{stage}] running')
+        start = time.perf_counter()
+        record = run()
+        record['elapsed_s'] = round(time.perf_counter() - start, 1)
+        self.log(f'[{stage}] finished in {record["elapsed_s"]:.0f} s')
+        return self._finish(stage, record)
+
+    def _data_options(self) -> dict:
+        root = str(Path(self.settings.data_root)) + '/'
+        options = {f'{s}_dataloader.dataset.data_root': root for s in ('train', 'val', 'test')}
+        options['randomness.seed'] = self.settings.seed
+        return options
+
+    # -- stages --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        total_start = time.perf_counter()
+        data = self._stage('data', self.generate_data)
+        detector = self._stage('detector', self.train_detector)
+        enhancer = self._stage('enhancer', lambda: self.train_enhancer(detector['checkpoint']))
+        evaluation = self._stage(
+            'evaluation',
+            lambda: self.evaluate(detector['checkpoint'], enhancer['checkpoint']),
+        )
+        report = self._stage('report', lambda: self.report(data, detector, enhancer, evaluation))
+        report['total_s'] = round(time.perf_counter() - total_start, 1)
+        return report
+
+    def generate_data(self) -> dict:
+        from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
+
+        s = self.settings
+        config = SyntheticConfig(
+            num_patients=s.num_patients,
+            seed=s.seed,
+            difficulty=s.difficulty,
+            image_size=s.image_size,
+        )
+        summary = generate_dataset(
+            s.data_root,
+            config,
+            workers=2,
+            overwrite=True,
+            progress=lambda it, total: tqdm(it, total=total, desc='data', unit='patient'),
+        )
+        self.log(summary.format())
+        return {'data_root': s.data_root, 'config': asdict(config), 'summary': summary.format()}
+
+    def train_detector(self) -> dict:
+        s = self.settings
+        result = runs.train(
+            s.detector_config,
+            str(self.work_dir / 'detector'),
+            {**self._data_options(), **s.detector_options},
+            desc='detector',
+        )
+        return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
+
+    def train_enhancer(self, detector_checkpoint: str) -> dict:
+        s = self.settings
+        options = {
+            **self._data_options(),
+            'model.detector_checkpoint': detector_checkpoint,
+            **s.enhancer_options,
+        }
+        result = runs.train(
+            s.enhancer_config, str(self.work_dir / 'enhancer'), options, desc='enhancer'
+        )
+        return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
+
+    def evaluate(self, detector_checkpoint: str, enhancer_checkpoint: str) -> dict:
+        s = self.settings
+        out_dir = self.work_dir / 'evaluation'
+        results: dict[str, dict] = {'test': {}, 'val': {}}
+        for name, _, config_key in METHODS:
+            config = getattr(s, config_key)
+            checkpoint = enhancer_checkpoint if name == 'learned' else detector_checkpoint
+            options = {**self._data_options(), **s.enhancer_options}
+            if name != 'learned':
+                options['model.data_preprocessor.regressor'] = None
+            # Validation results of the baselines are the reference lines of the learning curve.
+            splits = ('test',) if name in ('learned', 'clahe_fixed') else ('test', 'val')
+            for split in splits:
+                split_options = {**options, 'test_dataloader.dataset.split': split}
+                dump = str(out_dir / f'predictions_{name}.pkl') if split == 'test' else None
+                metrics = runs.test(
+                    config,
+                    checkpoint,
+                    str(out_dir / name),
+                    split_options,
+                    out=dump,
+                    desc=f'{name} ({split})',
+                )
+                results[split][name] = {k: float(v) for k, v in metrics.items()}
+        timing = time_inference(
+            s.enhancer_config, enhancer_checkpoint, {**self._data_options(), **s.enhancer_options}
+        )
+        results['timing'] = timing.as_dict()
+        return results
+
+    def report(self, data: dict, detector: dict, enhancer: dict, evaluation: dict) -> dict:
+        from .demo_report import write_report
+
+        return write_report(self.work_dir, self.settings, data, detector, enhancer, evaluation)
+
+
+def machine_description() -> str:
+    """CPU model and core count, or the GPU name."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f'{cpu}, {torch.get_num_threads()} threads'

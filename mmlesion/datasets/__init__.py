@@ -1,0 +1,28 @@
+from .deeplesion import DeepLesionDataset
+from .dl_info import (
+    COARSE_LESION_TYPES,
+    DL_INFO_COLUMNS,
+    HU_OFFSET,
+    SPLIT_CODES,
+    DLInfoError,
+    LesionRow,
+    read_dl_info,
+    write_dl_info,
+)
+from .transforms import HUWindow, LoadDeepLesionSlices, RescaleToSpacing, read_deeplesion_png
+
+__all__ = [
+    'COARSE_LESION_TYPES',
+    'DL_INFO_COLUMNS',
+    'HU_OFFSET',
+    'SPLIT_CODES',
+    'DLInfoError',
+    'DeepLesionDataset',
+    'HUWindow',
+    'LesionRow',
+    'LoadDeepLesionSlices',
+    'RescaleToSpacing',
+    'read_deeplesion_png',
+    'read_dl_info',
+    'write_dl_info',
+]

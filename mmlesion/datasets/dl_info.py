@@ -1,0 +1,293 @@
+"""Reading and writing ``DL_info.csv``, the annotation table of the NIH DeepLesion release.
+
+One row per lesion (32,735 rows in the release), 18 columns in a fixed order. Vector-valued cells
+are quoted, comma-and-space separated numbers, e.g. ``"226.169, 90.0204, 241.252, 111.977"``.
+Several rows can share one ``File_name``: several lesions on one key slice.
+
+Parsing reads no image and keeps every column's meaning, with units in the field names. Every
+malformed value raises :class:`DLInfoError` naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DL_INFO_COLUMNS: tuple[str, ...] = (
+    'File_name',
+    'Patient_index',
+    'Study_index',
+    'Series_ID',
+    'Key_slice_index',
+    'Measurement_coordinates',
+    'Bounding_boxes',
+    'Lesion_diameters_Pixel_',
+    'Normalized_lesion_location',
+    'Coarse_lesion_type',
+    'Possibly_noisy',
+    'Slice_range',
+    'Spacing_mm_px_',
+    'Image_size',
+    'DICOM_windows',
+    'Patient_gender',
+    'Patient_age',
+    'Train_Val_Test',
+)
+
+#: ``Coarse_lesion_type`` 1..8, in order. ``-1`` means unlabelled (the whole train split of the
+#: real release).
+COARSE_LESION_TYPES: tuple[str, ...] = (
+    'bone',
+    'abdomen',
+    'mediastinum',
+    'liver',
+    'lung',
+    'kidney',
+    'soft_tissue',
+    'pelvis',
+)
+UNLABELLED_TYPE = -1
+
+#: ``Train_Val_Test`` codes.
+SPLIT_CODES: dict[int, str] = {1: 'train', 2: 'val', 3: 'test'}
+
+#: DeepLesion PNGs store HU + 32768 as uint16.
+HU_OFFSET = 32768
+
+
+class DLInfoError(ValueError):
+    """A malformed ``DL_info.csv``: the message names the file, the line and the column."""
+
+
+@dataclass(frozen=True)
+class LesionRow:
+    """One row of ``DL_info.csv`` (one lesion), parsed.
+
+    Pixel coordinates are 0-based (x to the right, y down) in the original image.
+    """
+
+    file_name: str
+    patient_index: int
+    study_index: int
+    series_id: int
+    key_slice_index: int
+    #: RECIST end points ``(x1, y1, x2, y2)`` of the long axis then of the short axis, pixels.
+    recist_px: tuple[float, ...]
+    #: ``(x1, y1, x2, y2)`` pixels.
+    bbox_px: tuple[float, float, float, float]
+    #: Long and short RECIST diameters, pixels.
+    diameters_px: tuple[float, float]
+    #: Lesion position in the body, each in [0, 1] (x, y, z).
+    normalized_location: tuple[float, float, float]
+    #: 1..8 (see :data:`COARSE_LESION_TYPES`) or -1 (unlabelled).
+    coarse_type: int
+    possibly_noisy: bool
+    #: First and last slice index stored for the series around the key slice (inclusive).
+    slice_range: tuple[int, int]
+    #: Pixel spacing x, y and slice interval z, mm.
+    spacing_mm: tuple[float, float, float]
+    #: ``(height, width)`` pixels. The CSV stores ``"rows, columns"``; the release has 512x512.
+    image_size: tuple[int, int]
+    #: Display window ``(low, high)`` in HU as stored in the DICOM header.
+    dicom_window_hu: tuple[float, float]
+    #: ``'M'``, ``'F'`` or ``''`` when unknown.
+    gender: str
+    #: Age in years, ``None`` when unknown.
+    age_years: float | None
+    #: ``'train'``, ``'val'`` or ``'test'``.
+    split: str
+    #: 1-based line number in the CSV file (header is line 1), for error messages.
+    line: int = 0
+
+    @property
+    def series_folder(self) -> str:
+        """``<patient>_<study>_<series>``, the folder under ``Images_png/``."""
+        return self.file_name.rsplit('_', 1)[0]
+
+    @property
+    def slice_file(self) -> str:
+        """``<slice:03d>.png``, the key slice's file name inside the series folder."""
+        return self.file_name.rsplit('_', 1)[1]
+
+    @property
+    def slice_interval_mm(self) -> float:
+        return self.spacing_mm[2]
+
+    @property
+    def coarse_type_name(self) -> str:
+        if self.coarse_type == UNLABELLED_TYPE:
+            return 'unlabelled'
+        return COARSE_LESION_TYPES[self.coarse_type - 1]
+
+
+class _RowParser:
+    """Parses the cells of one CSV row; every failure names file, line and column."""
+
+    def __init__(self, path: Path, line: int, cells: dict[str, str]):
+        self.path = path
+        self.line = line
+        self.cells = cells
+
+    def error(self, column: str, problem: str) -> DLInfoError:
+        value = self.cells.get(column, '')
+        return DLInfoError(
+            f'{self.path}: line {self.line}, column {column!r}: {problem} (got {value!r})'
+        )
+
+    def text(self, column: str) -> str:
+        return self.cells[column].strip()
+
+    def integer(self, column: str) -> int:
+        text = self.text(column)
+        try:
+            number = float(text)
+        except ValueError:
+            raise self.error(column, 'expected an integer') from None
+        if not math.isfinite(number) or number != int(number):
+            raise self.error(column, 'expected an integer')
+        return int(number)
+
+    def numbers(self, column: str, count: int) -> tuple[float, ...]:
+        parts = self.text(column).split(',')
+        if len(parts) != count:
+            raise self.error(column, f'expected {count} comma-separated numbers')
+        try:
+            values = tuple(float(p) for p in parts)
+        except ValueError:
+            raise self.error(column, f'expected {count} comma-separated numbers') from None
+        if not all(math.isfinite(v) for v in values):
+            raise self.error(column, 'expected finite numbers')
+        return values
+
+    def optional_number(self, column: str) -> float | None:
+        text = self.text(column)
+        if text == '' or text.lower() == 'nan':
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(column, 'expected a number or an empty cell') from None
+        return value if math.isfinite(value) else None
+
+
+def _parse_row(path: Path, line: int, cells: dict[str, str]) -> LesionRow:
+    p = _RowParser(path, line, cells)
+    file_name = p.text('File_name')
+    stem, _, slice_part = file_name.removesuffix('.png').rpartition('_')
+    if not file_name.endswith('.png') or stem.count('_') != 2 or not slice_part.isdigit():
+        raise p.error('File_name', "expected '<patient>_<study>_<series>_<slice>.png'")
+
+    coarse_type = p.integer('Coarse_lesion_type')
+    if coarse_type != UNLABELLED_TYPE and not 1 <= coarse_type <= len(COARSE_LESION_TYPES):
+        raise p.error('Coarse_lesion_type', 'expected 1..8 or -1')
+    split_code = p.integer('Train_Val_Test')
+    if split_code not in SPLIT_CODES:
+        raise p.error('Train_Val_Test', 'expected 1 (train), 2 (val) or 3 (test)')
+    noisy = p.integer('Possibly_noisy')
+    if noisy not in (0, 1):
+        raise p.error('Possibly_noisy', 'expected 0 or 1')
+
+    slice_range = p.numbers('Slice_range', 2)
+    image_size = p.numbers('Image_size', 2)
+    window = p.numbers('DICOM_windows', 2)
+    spacing = p.numbers('Spacing_mm_px_', 3)
+    if min(spacing) <= 0:
+        raise p.error('Spacing_mm_px_', 'expected positive spacings in mm')
+    if min(image_size) < 1:
+        raise p.error('Image_size', 'expected a positive size in pixels')
+    gender = p.text('Patient_gender')
+    return LesionRow(
+        file_name=file_name,
+        patient_index=p.integer('Patient_index'),
+        study_index=p.integer('Study_index'),
+        series_id=p.integer('Series_ID'),
+        key_slice_index=p.integer('Key_slice_index'),
+        recist_px=p.numbers('Measurement_coordinates', 8),
+        bbox_px=p.numbers('Bounding_boxes', 4),  # type: ignore[arg-type]
+        diameters_px=p.numbers('Lesion_diameters_Pixel_', 2),  # type: ignore[arg-type]
+        normalized_location=p.numbers('Normalized_lesion_location', 3),  # type: ignore[arg-type]
+        coarse_type=coarse_type,
+        possibly_noisy=bool(noisy),
+        slice_range=(int(slice_range[0]), int(slice_range[1])),
+        spacing_mm=spacing,  # type: ignore[arg-type]
+        image_size=(int(image_size[0]), int(image_size[1])),
+        dicom_window_hu=window,  # type: ignore[arg-type]
+        gender=gender if gender in ('M', 'F') else '',
+        age_years=p.optional_number('Patient_age'),
+        split=SPLIT_CODES[split_code],
+        line=line,
+    )
+
+
+def read_dl_info(path: str | Path) -> list[LesionRow]:
+    """Parse ``DL_info.csv`` into one :class:`LesionRow` per lesion, in file order.
+
+    Args:
+        path: the CSV file as released (header line, then one row per lesion).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DLInfoError: a column is missing (named), or a cell is malformed (line and column named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'DeepLesion annotation file not found: {path}')
+    with path.open(newline='', encoding='utf-8-sig') as f:
+        reader = csv.reader(f)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in DL_INFO_COLUMNS if c not in header]
+        if missing:
+            raise DLInfoError(f'{path}: missing column(s) {missing}; found {header}')
+        index = {name: header.index(name) for name in DL_INFO_COLUMNS}
+        rows = []
+        for line, record in enumerate(reader, start=2):
+            if not record or all(not c.strip() for c in record):
+                continue
+            if len(record) < len(header):
+                raise DLInfoError(
+                    f'{path}: line {line}: expected {len(header)} cells, got {len(record)}'
+                )
+            cells = {name: record[i] for name, i in index.items()}
+            rows.append(_parse_row(path, line, cells))
+    return rows
+
+
+def _join(values: Iterable[float], fmt: str = '{:.6g}') -> str:
+    return ', '.join(fmt.format(v) for v in values)
+
+
+def format_row(row: LesionRow) -> list[str]:
+    """The 18 CSV cells of ``row``, formatted as in the released ``DL_info.csv``."""
+    split_code = {name: code for code, name in SPLIT_CODES.items()}[row.split]
+    return [
+        row.file_name,
+        str(row.patient_index),
+        str(row.study_index),
+        str(row.series_id),
+        str(row.key_slice_index),
+        _join(row.recist_px),
+        _join(row.bbox_px),
+        _join(row.diameters_px),
+        _join(row.normalized_location),
+        str(row.coarse_type),
+        str(int(row.possibly_noisy)),
+        _join(row.slice_range, '{:d}'),
+        _join(row.spacing_mm),
+        _join(row.image_size, '{:d}'),
+        _join(row.dicom_window_hu, '{:g}'),
+        row.gender,
+        '' if row.age_years is None else f'{row.age_years:g}',
+        str(split_code),
+    ]
+
+
+def write_dl_info(path: str | Path, rows: Sequence[LesionRow]) -> None:
+    """Write ``rows`` as a ``DL_info.csv`` that :func:`read_dl_info` and the release's readers
+    (pandas, the official scripts) parse alike: header, then one quoted-where-needed row each."""
+    with Path(path).open('w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f)
+        writer.writerow(DL_INFO_COLUMNS)
+        writer.writerows(format_row(r) for r in rows)

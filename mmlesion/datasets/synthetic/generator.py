@@ -1,0 +1,256 @@
+"""Generate a synthetic DeepLesion data set in the real on-disk format.
+
+Layout under the output folder, as in the NIH release::
+
+    DL_info.csv                                  18 columns, one row per lesion
+    Images_png/<patient>_<study>_<series>/NNN.png every slice of each series' Slice_range
+    synthetic_acquisition.csv                    extra: acquisition of each key slice
+
+Each patient draws from ``numpy.random.default_rng((seed, patient_index, ...))``, so output is
+byte-identical for a seed whatever the order (or number of worker processes) patients run in.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..dl_info import LesionRow, write_dl_info
+from .anatomy import Anatomy, sample_anatomy
+from .config import SyntheticConfig
+from .planning import KeySlice, SeriesPlan, plan_patient
+from .png_io import write_slice_png
+from .recist import box_margin_px, measure_recist, recist_box
+from .series import render_series
+from .sidecar import SIDECAR_NAME, AcquisitionRecord, write_acquisition_sidecar
+from .summary import GenerationSummary, summarize
+from .tissues import OUTSIDE_BODY, Phase
+
+DL_INFO_NAME = 'DL_info.csv'
+IMAGES_DIR = 'Images_png'
+#: Train/val/test shares of the patients.
+SPLIT_SHARES: tuple[float, float, float] = (0.7, 0.15, 0.15)
+_OUTSIDE = np.array(sorted(int(t) for t in OUTSIDE_BODY))
+
+#: ``progress(iterable, total)`` wraps the per-patient results (e.g. with tqdm).
+Progress = Callable[[Iterable['PatientOutput'], int], Iterable['PatientOutput']]
+
+
+@dataclass(frozen=True)
+class PatientOutput:
+    """Rows, key-slice acquisitions and the number of slice files of one patient."""
+
+    patient_index: int
+    split: str
+    rows: tuple[LesionRow, ...]
+    acquisitions: tuple[AcquisitionRecord, ...]
+    num_slices: int
+
+
+def assign_splits(num_patients: int, seed: int) -> dict[int, str]:
+    """Patient index (1-based) to ``'train'``, ``'val'`` or ``'test'``, about 70/15/15.
+
+    From three patients on every split has at least one; a patient is in exactly one split.
+    """
+    order = np.random.default_rng([seed, 0]).permutation(num_patients) + 1
+    n_val = n_test = 0
+    if num_patients >= 3:
+        n_val = max(1, round(SPLIT_SHARES[1] * num_patients))
+        n_test = max(1, round(SPLIT_SHARES[2] * num_patients))
+    splits = {int(p): 'train' for p in order[: num_patients - n_val - n_test]}
+    splits.update(
+        {int(p): 'val' for p in order[num_patients - n_val - n_test : num_patients - n_test]}
+    )
+    splits.update({int(p): 'test' for p in order[num_patients - n_test :]})
+    return splits
+
+
+def _normalized_location(
+    labels: np.ndarray, x_px: float, y_px: float, z_mm: float, anatomy: Anatomy
+) -> tuple[float, float, float]:
+    """Lesion position relative to the body's bounding box on the slice, and along the torso."""
+    body = ~np.isin(labels, _OUTSIDE)
+    cols = np.flatnonzero(body.any(axis=0))
+    rows = np.flatnonzero(body.any(axis=1))
+    x = (x_px - cols[0]) / max(cols[-1] - cols[0], 1)
+    y = (y_px - rows[0]) / max(rows[-1] - rows[0], 1)
+    z = z_mm / anatomy.length_mm
+    return tuple(round(float(np.clip(v, 0.0, 1.0)), 4) for v in (x, y, z))
+
+
+def _key_slice_rows(
+    series: SeriesPlan,
+    key: KeySlice,
+    labels: np.ndarray,
+    anatomy: Anatomy,
+    gender: str,
+    split: str,
+    rng: np.random.Generator,
+) -> list[LesionRow]:
+    grid = series.grid
+    n = grid.size_px
+    file_name = f'{series.folder}_{key.slice_index:03d}.png'
+    rows = []
+    for imaged in key.lesions:
+        ellipse = imaged.ellipsoid.section(key.z_mm)
+        error = 0.12 if imaged.possibly_noisy else 0.02
+        recist, diameters = measure_recist(ellipse, grid, rng, error)
+        cx, cy = grid.to_px(ellipse.cx, ellipse.cy)
+        rows.append(
+            LesionRow(
+                file_name=file_name,
+                patient_index=series.patient_index,
+                study_index=series.study_index,
+                series_id=series.series_id,
+                key_slice_index=key.slice_index,
+                recist_px=recist,
+                bbox_px=recist_box(recist, n, box_margin_px(n)),
+                diameters_px=diameters,
+                normalized_location=_normalized_location(labels, cx, cy, key.z_mm, anatomy),
+                coarse_type=imaged.label,
+                possibly_noisy=imaged.possibly_noisy,
+                slice_range=series.slice_range,
+                spacing_mm=(grid.spacing_mm, grid.spacing_mm, series.slice_interval_mm),
+                image_size=(n, n),
+                dicom_window_hu=series.profile.window_hu,
+                gender=gender,
+                age_years=series.age_years,
+                split=split,
+            )
+        )
+    return rows
+
+
+def _acquisition_record(series: SeriesPlan, key: KeySlice) -> AcquisitionRecord:
+    profile = series.profile
+    return AcquisitionRecord(
+        file_name=f'{series.folder}_{key.slice_index:03d}.png',
+        profile=profile.name,
+        contrast_phase='unenhanced' if profile.phase == Phase.UNENHANCED else 'venous',
+        noise_sigma_hu=profile.noise_sigma_hu,
+        shading_amplitude_hu=profile.shading_amplitude_hu,
+        lesion_delta_hu=tuple(imaged.delta_hu for imaged in key.lesions),
+        window_hu=profile.window_hu,
+        slice_interval_mm=series.slice_interval_mm,
+    )
+
+
+def generate_patient(
+    out_dir: str | Path, config: SyntheticConfig, patient_index: int, split: str
+) -> PatientOutput:
+    """Render and write every series of one patient; returns its rows (not yet written)."""
+    rng = np.random.default_rng([config.seed, patient_index])
+    gender = 'M' if rng.random() < 0.5 else 'F'
+    age = float(int(np.clip(rng.normal(57.0, 15.0), 18.0, 90.0)))
+    anatomy = sample_anatomy(rng, gender, age)
+    known_age = None if rng.random() < 0.03 else age
+    plan = plan_patient(rng, anatomy, patient_index, gender, known_age, split, config)
+    rows: list[LesionRow] = []
+    acquisitions: list[AcquisitionRecord] = []
+    num_slices = 0
+    for series in plan.series:
+        stream = (config.seed, patient_index, series.study_index, series.series_id)
+        render_rng = np.random.default_rng([*stream, 1])
+        measure_rng = np.random.default_rng([*stream, 2])
+        folder = Path(out_dir) / IMAGES_DIR / series.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        keys = {key.slice_index: key for key in series.key_slices}
+        for rendered in render_series(series, anatomy, render_rng):
+            write_slice_png(folder / f'{rendered.slice_index:03d}.png', rendered.hu)
+            num_slices += 1
+            key = keys.get(rendered.slice_index)
+            if key is not None:
+                rows += _key_slice_rows(
+                    series, key, rendered.labels, anatomy, gender, split, measure_rng
+                )
+                acquisitions.append(_acquisition_record(series, key))
+    return PatientOutput(patient_index, split, tuple(rows), tuple(acquisitions), num_slices)
+
+
+def _generate_patient_task(args: tuple[Path, SyntheticConfig, int, str]) -> PatientOutput:
+    return generate_patient(*args)
+
+
+def _prepare_output(out: Path, overwrite: bool) -> None:
+    """Make ``out`` ready; replace an earlier synthetic data set only when ``overwrite``.
+
+    A folder holding a ``DL_info.csv`` or ``Images_png/`` but no sidecar is not ours (it may be
+    the real release): it is never deleted.
+    """
+    targets = [out / DL_INFO_NAME, out / SIDECAR_NAME, out / IMAGES_DIR]
+    existing = [p for p in targets if p.exists()]
+    if existing and not (out / SIDECAR_NAME).is_file():
+        raise FileExistsError(
+            f'{out} holds {existing[0].name} but no {SIDECAR_NAME}: not a synthetic data set, '
+            'refusing to write into it'
+        )
+    if existing and not overwrite:
+        raise FileExistsError(
+            f'{out} already holds a synthetic data set; pass overwrite=True (--overwrite) to '
+            'replace it'
+        )
+    for path in existing:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    (out / IMAGES_DIR).mkdir(parents=True)
+
+
+def _init_worker() -> None:
+    # One OpenCV thread per worker process: no oversubscription, and no thread pool inherited
+    # from the parent across fork.
+    cv2.setNumThreads(1)
+
+
+def generate_dataset(
+    out_dir: str | Path,
+    config: SyntheticConfig,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+) -> GenerationSummary:
+    """Write a complete synthetic data set under ``out_dir`` and return what it holds.
+
+    Args:
+        out_dir: created if missing. An earlier synthetic data set there (``DL_info.csv``,
+            ``Images_png/``, sidecar) is an error unless ``overwrite`` (then only those three are
+            replaced); a folder with DeepLesion files but no sidecar is always an error.
+        config: what to generate.
+        workers: processes rendering patients in parallel (output does not depend on it).
+        progress: optional wrapper around the per-patient results, e.g.
+            ``lambda it, total: tqdm(it, total=total)``.
+    """
+    start = time.perf_counter()
+    out = Path(out_dir)
+    _prepare_output(out, overwrite)
+    splits = assign_splits(config.num_patients, config.seed)
+    tasks = [(out, config, index, splits[index]) for index in range(1, config.num_patients + 1)]
+    executor = ProcessPoolExecutor(workers, initializer=_init_worker) if workers > 1 else None
+    try:
+        results: Iterator[PatientOutput] = (
+            executor.map(_generate_patient_task, tasks)
+            if executor
+            else map(_generate_patient_task, tasks)
+        )
+        outputs = list(progress(results, len(tasks)) if progress else results)
+    finally:
+        if executor:
+            executor.shutdown()
+    rows = [row for o in outputs for row in o.rows]
+    acquisitions = [a for o in outputs for a in o.acquisitions]
+    write_dl_info(out / DL_INFO_NAME, rows)
+    write_acquisition_sidecar(out / SIDECAR_NAME, acquisitions)
+    slices = Counter()
+    for o in outputs:
+        slices[o.split] += o.num_slices
+    return summarize(str(out), rows, acquisitions, slices, time.perf_counter() - start)

@@ -1,0 +1,153 @@
+"""Reading a DeepLesion key slice and its neighbours as a 2.5D HU image."""
+
+from __future__ import annotations
+
+import math
+import os.path as osp
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet.registry import TRANSFORMS
+from mmengine.logging import print_log
+
+from ..dl_info import HU_OFFSET
+
+
+def read_deeplesion_png(path: str) -> np.ndarray:
+    """Read one DeepLesion slice as HU.
+
+    Args:
+        path: a 16-bit single-channel PNG storing HU + 32768.
+
+    Returns:
+        float32 array ``(H, W)`` in HU.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file cannot be decoded, or is not a 16-bit single-channel PNG.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'DeepLesion slice not found: {path}')
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise ValueError(f'cannot decode image (corrupt or not a PNG): {path}')
+    if raw.dtype != np.uint16 or raw.ndim != 2:
+        channels = 1 if raw.ndim == 2 else raw.shape[2]
+        raise ValueError(
+            f'expected a 16-bit single-channel PNG (HU + {HU_OFFSET}) at {path}, got '
+            f'{raw.dtype} with {channels} channel(s)'
+        )
+    return raw.astype(np.float32) - HU_OFFSET
+
+
+def slice_path(series_dir: str, index: int) -> str:
+    return osp.join(series_dir, f'{index:03d}.png')
+
+
+@TRANSFORMS.register_module()
+class LoadDeepLesionSlices(BaseTransform):
+    """Load the key slice and its neighbours at a normalised interval (the 2.5D input of
+    DeepLesion detectors such as 3DCE), in HU.
+
+    Neighbour ``k`` (``k = -(n-1)/2 .. (n-1)/2``) sits ``k * slice_interval_mm`` from the key
+    slice. Its position in stored slices, ``key + k * slice_interval_mm / z_spacing``, is
+    usually fractional: the two enclosing stored slices are blended linearly. Positions beyond
+    the stored ``slice_range``, or slices missing on disk, take the nearest stored slice
+    (logged once per series).
+
+    Required Keys: ``img_path``, ``slice_interval_mm``, ``key_slice_index``, ``slice_range``
+    (``spacing_mm`` and ``image_size`` are used when present).
+
+    Added Keys: ``img`` (float32 ``(H, W, num_slices)``, HU, slices ordered from lower to
+    higher index, the key slice in the middle), ``img_shape``, ``ori_shape``, ``scale_factor``
+    (``(1.0, 1.0)``: later resizes set or compose it; predictions are mapped back with it).
+
+    Args:
+        num_slices: odd number of slices (1 = key slice only; default 3).
+        slice_interval_mm: distance between the loaded slices in mm (default 2 mm, as 3DCE).
+
+    Raises:
+        FileNotFoundError: the key slice is missing (the path is in the message).
+        ValueError: a slice is not a 16-bit PNG, or its size differs from ``image_size``.
+    """
+
+    def __init__(self, num_slices: int = 3, slice_interval_mm: float = 2.0) -> None:
+        if num_slices < 1 or num_slices % 2 == 0:
+            raise ValueError(f'num_slices must be odd and >= 1, got {num_slices}')
+        if slice_interval_mm <= 0:
+            raise ValueError(f'slice_interval_mm must be positive, got {slice_interval_mm}')
+        self.num_slices = num_slices
+        self.slice_interval_mm = slice_interval_mm
+        self._warned_series: set[str] = set()
+
+    def transform(self, results: dict) -> dict:
+        key_path = results['img_path']
+        series_dir = osp.dirname(key_path)
+        key_index = int(results['key_slice_index'])
+        first, last = (int(v) for v in results['slice_range'])
+        first, last = min(first, key_index), max(last, key_index)
+        z_spacing_mm = float(results['slice_interval_mm'])
+
+        cache: dict[int, np.ndarray] = {key_index: read_deeplesion_png(key_path)}
+        expected = results.get('image_size')
+        if expected is not None and tuple(cache[key_index].shape) != tuple(expected):
+            raise ValueError(
+                f'{key_path}: image is {cache[key_index].shape[0]}x{cache[key_index].shape[1]} '
+                f'pixels but DL_info Image_size says {expected[0]}x{expected[1]}'
+            )
+
+        def stored(index: int) -> np.ndarray:
+            index = min(max(index, first), last)
+            if index not in cache:
+                cache[index] = self._read_nearest(series_dir, index, key_index, cache)
+            return cache[index]
+
+        half = self.num_slices // 2
+        channels = []
+        for k in range(-half, half + 1):
+            position = key_index + k * self.slice_interval_mm / z_spacing_mm
+            lower = math.floor(position)
+            weight = position - lower
+            image = stored(lower)
+            if weight > 1e-6:
+                image = (1 - weight) * image + weight * stored(lower + 1)
+            channels.append(image)
+        img = np.stack(channels, axis=-1).astype(np.float32, copy=False)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        results['scale_factor'] = (1.0, 1.0)
+        return results
+
+    def _read_nearest(
+        self, series_dir: str, index: int, key_index: int, cache: dict[int, np.ndarray]
+    ) -> np.ndarray:
+        """Slice ``index``, or when it is missing on disk the stored slice nearest to it."""
+        path = slice_path(series_dir, index)
+        if osp.isfile(path):
+            return read_deeplesion_png(path)
+        # Walk from the missing slice towards the key slice, which is known to exist.
+        step = 1 if key_index > index else -1
+        nearest = index
+        while nearest != key_index and not osp.isfile(slice_path(series_dir, nearest)):
+            nearest += step
+        if series_dir not in self._warned_series:
+            self._warned_series.add(series_dir)
+            print_log(
+                f'LoadDeepLesionSlices: {path} is missing; using slice {nearest:03d} instead '
+                '(nearest stored slice towards the key slice; logged once per series)',
+                logger='current',
+                level=30,
+            )
+        return (
+            cache[nearest]
+            if nearest in cache
+            else read_deeplesion_png(slice_path(series_dir, nearest))
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(num_slices={self.num_slices}, '
+            f'slice_interval_mm={self.slice_interval_mm})'
+        )

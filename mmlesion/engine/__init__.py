@@ -1,0 +1,3 @@
+from .hooks import ProgressBarHook
+
+__all__ = ['ProgressBarHook']

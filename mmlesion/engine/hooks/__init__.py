@@ -1,0 +1,3 @@
+from .progress_bar_hook import ProgressBarHook
+
+__all__ = ['ProgressBarHook']

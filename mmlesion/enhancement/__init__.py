@@ -1,0 +1,43 @@
+"""GLCAE contrast enhancement as batched, differentiable torch ops on ``(B, C, H, W)`` in [0, 1].
+
+``glcae`` is the full enhancement; its pieces are public for reuse and testing: ``clahe``
+(OpenCV semantics), ``global_histogram_modification`` with ``tone_distortion``, the fusion
+``fusion_weights`` and the Laplacian ``pyramid_fusion``.
+"""
+
+from .clahe import clahe
+from .fusion_weights import fusion_weights, normalized_weight
+from .glcae import glcae
+from .global_histogram import (
+    global_histogram_modification,
+    histogram_mapping,
+    lambda_candidates,
+    select_lambda,
+    tone_distortion,
+)
+from .laplacian_pyramid import (
+    collapse,
+    default_levels,
+    gaussian_pyramid,
+    laplacian_pyramid,
+    pyramid_fusion,
+)
+from .linear_stretch import linear_stretch
+
+__all__ = [
+    'clahe',
+    'collapse',
+    'default_levels',
+    'fusion_weights',
+    'gaussian_pyramid',
+    'glcae',
+    'global_histogram_modification',
+    'histogram_mapping',
+    'lambda_candidates',
+    'laplacian_pyramid',
+    'linear_stretch',
+    'normalized_weight',
+    'pyramid_fusion',
+    'select_lambda',
+    'tone_distortion',
+]

@@ -1,0 +1,19 @@
+"""Evaluation: the DeepLesion FROC and COCO mAP as functions, and the registered metric."""
+
+from .functional import (
+    DEEPLESION_FPS,
+    box_overlaps,
+    coco_map,
+    deeplesion_froc,
+    deeplesion_froc_curve,
+)
+from .metrics import DeepLesionMetric
+
+__all__ = [
+    'DEEPLESION_FPS',
+    'DeepLesionMetric',
+    'box_overlaps',
+    'coco_map',
+    'deeplesion_froc',
+    'deeplesion_froc_curve',
+]

@@ -1,0 +1,6 @@
+"""Plain functions over per-image numpy arrays: the DeepLesion FROC and COCO-style mAP."""
+
+from .coco_map import coco_map
+from .froc import DEEPLESION_FPS, box_overlaps, deeplesion_froc, deeplesion_froc_curve
+
+__all__ = ['DEEPLESION_FPS', 'box_overlaps', 'coco_map', 'deeplesion_froc', 'deeplesion_froc_curve']

@@ -1,0 +1,5 @@
+from .data_preprocessors import AdaptiveCLAHEPreprocessor
+from .detectors import FrozenDetectorEnhancer
+from .regressors import CLAHEParamRegressor
+
+__all__ = ['AdaptiveCLAHEPreprocessor', 'CLAHEParamRegressor', 'FrozenDetectorEnhancer']

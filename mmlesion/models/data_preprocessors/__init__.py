@@ -1,0 +1,3 @@
+from .adaptive_clahe_preprocessor import AdaptiveCLAHEPreprocessor
+
+__all__ = ['AdaptiveCLAHEPreprocessor']

@@ -1,0 +1,201 @@
+"""The per-image CLAHE parameter regressor: a ResNet-18 that looks at the key slice."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+
+def _fc_stack(widths: list[int]) -> nn.Sequential:
+    """FC layers through ``widths`` with ReLU between (not after the last)."""
+    layers: list[nn.Module] = []
+    for i, (w_in, w_out) in enumerate(itertools.pairwise(widths)):
+        layers.append(nn.Linear(w_in, w_out))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+def head_widths(num_fc_layers: int, in_width: int = 32, hidden: int = 12) -> list[int]:
+    """Layer widths of one head: 2 layers give ``32→12→1`` (the paper), 4 give
+    ``32→12→12→12→1`` (the paper's ablation)."""
+    if num_fc_layers < 1:
+        raise ValueError(f'num_fc_layers must be >= 1, got {num_fc_layers}')
+    return [in_width] + [hidden] * (num_fc_layers - 1) + [1]
+
+
+class BoundedOutput(nn.Module):
+    """Squash an unbounded score into ``[low, high]`` with a sigmoid.
+
+    The paper's regressor ends in a bare ReLU, which can output 0: no valid CLAHE (a zero clip
+    limit disables clipping, a zero grid has no tile). A smooth squashing keeps every output
+    valid and keeps a gradient everywhere.
+    """
+
+    def __init__(self, low: float, high: float):
+        super().__init__()
+        if not low < high:
+            raise ValueError(f'output range must satisfy low < high, got ({low}, {high})')
+        self.low = float(low)
+        self.high = float(high)
+
+    def forward(self, score: torch.Tensor) -> torch.Tensor:
+        return self.low + (self.high - self.low) * torch.sigmoid(score)
+
+    def inverse(self, value: float) -> float:
+        """The score that maps to ``value`` (inside the range)."""
+        p = (value - self.low) / (self.high - self.low)
+        if not 0 < p < 1:
+            raise ValueError(f'{value} is not strictly inside ({self.low}, {self.high})')
+        return math.log(p / (1 - p))
+
+
+@MODELS.register_module()
+class CLAHEParamRegressor(BaseModule):
+    """Predict, per image, the CLAHE clip limit and grid size of the GLCAE enhancement.
+
+    Architecture (the paper's): the 1-channel key slice resized to ``input_size`` → 3×3 conv to
+    3 channels, BN, ReLU → ResNet trunk (mmdet ``ResNet``, depth 18) → global average pooling →
+    FC to 32, ReLU → two heads of ``num_fc_layers`` FC layers, one for the clip limit and one
+    for the grid size → each squashed into its range by :class:`BoundedOutput`.
+
+    The heads start at ``init_params`` for every image (last layer's weights zero, bias at the
+    inverse squash), so an untrained regressor is exactly the fixed GLCAE baseline and training
+    moves away from it.
+
+    Args:
+        input_size: side of the square regressor input in pixels (512 in the paper).
+        depth: ResNet depth (18).
+        base_channels: ResNet width (64 for the real ResNet-18; smaller for CPU demos).
+        num_fc_layers: FC layers per head (2; the ablation uses 4).
+        clip_range: clip-limit range (OpenCV's ``clipLimit``).
+        grid_range: grid-size range (tiles per side).
+        init_params: (clip limit, grid size) an untrained regressor outputs.
+        init_log_std: initial log standard deviation of the scores' Gaussian policy for the
+            ``reinforce`` objective (learned; unused by deterministic prediction).
+        trunk_init_cfg: ``init_cfg`` of the trunk, e.g.
+            ``dict(type='Pretrained', checkpoint='torchvision://resnet18')``; ``None`` = random.
+    """
+
+    def __init__(
+        self,
+        input_size: int = 512,
+        depth: int = 18,
+        base_channels: int = 64,
+        num_fc_layers: int = 2,
+        clip_range: tuple[float, float] = (1.0, 8.0),
+        grid_range: tuple[float, float] = (2.0, 16.0),
+        init_params: tuple[float, float] = (2.0, 8.0),
+        init_log_std: float = math.log(0.5),
+        trunk_init_cfg: dict | None = None,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.input_size = input_size
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, 3, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(3),
+            nn.ReLU(inplace=True),
+        )
+        self.trunk = MODELS.build(
+            dict(
+                type='ResNet',
+                depth=depth,
+                in_channels=3,
+                base_channels=base_channels,
+                num_stages=4,
+                out_indices=(3,),
+                norm_eval=False,
+                style='pytorch',
+                init_cfg=trunk_init_cfg,
+            )
+        )
+        trunk_width = base_channels * 8 * (1 if depth < 50 else 4)
+        self.embed = nn.Sequential(nn.Linear(trunk_width, 32), nn.ReLU(inplace=True))
+        self.clip_head = _fc_stack(head_widths(num_fc_layers))
+        self.grid_head = _fc_stack(head_widths(num_fc_layers))
+        self.clip_output = BoundedOutput(*clip_range)
+        self.grid_output = BoundedOutput(*grid_range)
+        self.init_params = (float(init_params[0]), float(init_params[1]))
+        # Clip and grid scores' policy spread for the reinforce objective.
+        self.log_std = nn.Parameter(torch.full((2,), float(init_log_std)))
+        self._warned_non_finite = False
+        self._reset_heads()
+
+    def _reset_heads(self) -> None:
+        for head, output, value in (
+            (self.clip_head, self.clip_output, self.init_params[0]),
+            (self.grid_head, self.grid_output, self.init_params[1]),
+        ):
+            last = head[-1]
+            nn.init.zeros_(last.weight)
+            nn.init.constant_(last.bias, output.inverse(value))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        # BaseModule's init may touch the heads through init_cfg: restore the documented start.
+        self._reset_heads()
+
+    def scores(self, key_slice: torch.Tensor) -> torch.Tensor:
+        """Unbounded scores ``(B, 2)`` (clip, grid) for ``key_slice`` ``(B, 1, H, W)`` in [0, 1]."""
+        if key_slice.ndim != 4 or key_slice.shape[1] != 1:
+            raise ValueError(f'expected a (B, 1, H, W) key slice, got {tuple(key_slice.shape)}')
+        x = key_slice
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            x = F.interpolate(
+                x, size=(self.input_size, self.input_size), mode='bilinear', align_corners=False
+            )
+        features = self.trunk(self.stem(x))[-1]
+        embedding = self.embed(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
+        scores = torch.cat([self.clip_head(embedding), self.grid_head(embedding)], dim=1)
+        return self._finite(scores)
+
+    def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores ``(B, 2)`` → clip limit ``(B,)`` and grid size ``(B,)`` inside their ranges."""
+        return self.clip_output(scores[:, 0]), self.grid_output(scores[:, 1])
+
+    def forward(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Deterministic parameters: clip limit ``(B,)`` and (soft) grid size ``(B,)``."""
+        return self.to_params(self.scores(key_slice))
+
+    def sample(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Draw parameters from the Gaussian policy over scores (for ``reinforce``).
+
+        Returns:
+            clip limit ``(B,)``, grid size ``(B,)`` (both without gradient) and the log
+            probability ``(B,)`` of the drawn scores, differentiable in the regressor's weights.
+        """
+        mean = self.scores(key_slice)
+        std = self.log_std.exp().expand_as(mean)
+        policy = torch.distributions.Normal(mean, std)
+        drawn = policy.sample()
+        clip, grid = self.to_params(drawn)
+        return clip, grid, policy.log_prob(drawn).sum(dim=1)
+
+    def _finite(self, scores: torch.Tensor) -> torch.Tensor:
+        """Replace NaN/Inf scores by the ``init_params`` scores (warning once)."""
+        bad = ~torch.isfinite(scores)
+        if not bad.any():
+            return scores
+        if not self._warned_non_finite:
+            self._warned_non_finite = True
+            warnings.warn(
+                'CLAHEParamRegressor produced NaN/Inf scores; those are replaced by the '
+                f'init_params {self.init_params} (warned once)',
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        fallback = scores.new_tensor(
+            [
+                self.clip_output.inverse(self.init_params[0]),
+                self.grid_output.inverse(self.init_params[1]),
+            ]
+        ).expand_as(scores)
+        return torch.where(bad, fallback, scores)

@@ -1,0 +1,41 @@
+"""mmlesion: learned, image-specific contrast enhancement in front of a frozen lesion detector."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_version() -> str:
+    text = (HERE / 'mmlesion' / 'version.py').read_text()
+    return re.search(r"__version__ = '([^']+)'", text).group(1)
+
+
+# Ranges, not pins: a CUDA user keeps the torch build they installed. requirements.txt holds the
+# exact CPU stack that `make venv` installs and CI tests.
+INSTALL_REQUIRES = [
+    'torch>=2.0',
+    'numpy>=1.23,<2',
+    'opencv-python>=4.5',
+    'mmengine>=0.10,<0.11',
+    'mmcv>=2.0.0rc4,<2.2.0',
+    'mmdet>=3.3,<3.4',
+    'pycocotools>=2.0.6',
+    'matplotlib>=3.5',
+    'tqdm>=4.60',
+]
+
+
+setup(
+    name='mmlesion',
+    version=read_version(),
+    description='OpenMMLab-style lesion detection in CT with learned contrast enhancement',
+    long_description=(HERE / 'README.md').read_text(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.10',
+    packages=find_packages(include=['mmlesion', 'mmlesion.*']),
+    install_requires=INSTALL_REQUIRES,
+    license='Apache-2.0',
+)

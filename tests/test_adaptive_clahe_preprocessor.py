@@ -1,0 +1,92 @@
+"""AdaptiveCLAHEPreprocessor: its three modes, both methods, metainfo, mixed-size batches."""
+
+import pytest
+import torch
+from conftest import fake_batch
+from mmdet.registry import MODELS
+
+from mmlesion.enhancement import clahe, glcae
+from mmlesion.utils import register_all_modules
+
+register_all_modules()
+
+NORMALISE = {'mean': [127.5] * 3, 'std': [127.5] * 3, 'pad_size_divisor': 32}
+REGRESSOR = {'type': 'CLAHEParamRegressor', 'input_size': 32, 'base_channels': 4}
+
+
+def build(**kwargs):
+    torch.manual_seed(0)
+    return MODELS.build({'type': 'AdaptiveCLAHEPreprocessor', **NORMALISE, **kwargs})
+
+
+def normalise(images):
+    return (images - 127.5) / 127.5
+
+
+def test_identity_mode_is_the_plain_detection_preprocessor():
+    batch = fake_batch()
+    out = build(mode='identity')(fake_batch())
+    assert torch.allclose(out['inputs'], normalise(torch.stack(batch['inputs'])))
+    assert out['data_samples'][0].clahe_clip_limit is None
+
+
+@pytest.mark.parametrize(('method', 'enhance'), [('glcae', glcae), ('clahe', clahe)])
+def test_fixed_mode_applies_the_fixed_parameters(method, enhance):
+    batch = fake_batch()
+    out = build(mode='fixed', method=method, fixed_params=(3.0, 4))(fake_batch())
+    expected = enhance(torch.stack(batch['inputs']) / 255, 3.0, 4) * 255
+    assert torch.allclose(out['inputs'], normalise(expected), atol=1e-5)
+    assert [s.clahe_clip_limit for s in out['data_samples']] == [3.0, 3.0]
+    assert [s.clahe_grid_size for s in out['data_samples']] == [4.0, 4.0]
+
+
+def test_learned_mode_predicts_per_image_parameters_from_the_key_slice():
+    preprocessor = build(mode='learned', regressor=REGRESSOR)
+    with torch.no_grad():
+        preprocessor.regressor.clip_head[-1].weight.normal_()  # make outputs image-dependent
+    out = preprocessor(fake_batch(batch_size=3))
+    clips = [s.clahe_clip_limit for s in out['data_samples']]
+    assert all(1.0 <= c <= 8.0 for c in clips)
+    assert len(set(clips)) == 3
+    assert out['inputs'].shape == (3, 3, 128, 128)
+
+
+def test_learned_output_carries_a_gradient_to_the_regressor():
+    preprocessor = build(mode='learned', regressor=REGRESSOR)
+    out = preprocessor(fake_batch(), training=True)
+    out['inputs'].mean().backward()
+    grad = preprocessor.regressor.clip_head[-1].bias.grad
+    assert grad is not None and grad.abs().sum() > 0
+
+
+def test_original_inputs_only_when_asked_and_training():
+    preprocessor = build(mode='fixed')
+    assert 'original_inputs' not in preprocessor(fake_batch(), training=True)
+    preprocessor.keep_original = True
+    assert 'original_inputs' not in preprocessor(fake_batch(), training=False)
+    out = preprocessor(fake_batch(), training=True)
+    assert torch.allclose(out['original_inputs'], normalise(torch.stack(fake_batch()['inputs'])))
+
+
+def test_mixed_sizes_are_enhanced_per_size_and_padded():
+    batch = fake_batch(batch_size=2)
+    batch['inputs'][1] = batch['inputs'][1][:, :96, :112]
+    batch['data_samples'][1].set_metainfo({'img_shape': (96, 112)})
+    out = build(mode='fixed', fixed_params=(2.0, 4))(batch)
+    assert out['inputs'].shape == (2, 3, 128, 128)
+    alone = glcae(batch['inputs'][1][None] / 255, 2.0, 4)[0] * 255
+    assert torch.allclose(out['inputs'][1, :, :96, :112], normalise(alone), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'message'),
+    [
+        ({'mode': 'adaptive'}, 'mode must be'),
+        ({'method': 'he'}, 'method must be'),
+        ({'mode': 'learned'}, 'needs a regressor'),
+        ({'mode': 'fixed', 'fixed_params': (2.0,)}, 'fixed_params'),
+    ],
+)
+def test_bad_configuration_is_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build(**kwargs)

@@ -1,0 +1,143 @@
+"""Configs: they load, inherit, hold the paper's numbers, and ablations change one field."""
+
+from pathlib import Path
+
+import pytest
+from mmdet.registry import MODELS
+from mmengine.config import Config
+
+from mmlesion.utils import prepare_test_config, prepare_train_config, register_all_modules
+
+register_all_modules()
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
+TOP_LEVEL = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
+
+
+def load(name: str) -> Config:
+    return Config.fromfile(str(CONFIGS / name))
+
+
+def flatten(value, prefix=''):
+    if isinstance(value, dict):
+        items = {}
+        for key, child in value.items():
+            items.update(flatten(child, f'{prefix}{key}.'))
+        return items
+    return {prefix.rstrip('.'): value}
+
+
+def differing_keys(parent: str, child: str) -> set[str]:
+    a, b = flatten(load(parent).to_dict()), flatten(load(child).to_dict())
+    return {k for k in a.keys() | b.keys() if a.get(k, '<absent>') != b.get(k, '<absent>')}
+
+
+@pytest.mark.parametrize('path', TOP_LEVEL, ids=lambda p: str(p.relative_to(CONFIGS)))
+def test_every_config_loads_and_its_model_builds_offline(path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.default_scope == 'mmdet'
+    assert 'mmlesion' in cfg.custom_imports.imports
+    model_cfg = cfg.model
+    detector = model_cfg.get('detector', model_cfg)
+    detector.backbone.init_cfg = None  # what a user without internet does
+    if 'detector' in model_cfg:
+        model_cfg.detector_checkpoint = None
+        with pytest.warns(UserWarning, match='RANDOM'):
+            model = MODELS.build(model_cfg)
+    else:
+        model = MODELS.build(model_cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_detector_config_holds_the_papers_table_1():
+    cfg = load('faster_rcnn_r50_fpn_deeplesion.py')
+    assert cfg.model.type == 'FasterRCNN' and cfg.model.backbone.depth == 50
+    assert cfg.model.neck.type == 'FPN'
+    assert cfg.train_dataloader.batch_size == 26
+    assert cfg.optim_wrapper.optimizer == {'type': 'Adam', 'lr': 1e-5, 'weight_decay': 1e-4}
+    assert cfg.train_cfg.max_epochs == 100
+    (stopper,) = [h for h in cfg.custom_hooks if h.type == 'EarlyStoppingHook']
+    assert stopper.patience == 20 and stopper.monitor == 'deeplesion/mAP'
+    assert stopper.rule == 'greater' and stopper.min_delta == 0.001
+    assert cfg.default_hooks.checkpoint.save_best == 'deeplesion/mAP'
+    assert cfg.auto_scale_lr.base_batch_size == 26
+    assert cfg.model.rpn_head.anchor_generator.scales == [2, 4]
+    assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+    assert cfg.train_dataloader.dataset.pipeline[0].num_slices == 3
+
+
+def test_enhancer_config_holds_the_papers_table_2():
+    cfg = load('enhancer_r18.py')
+    assert cfg.model.type == 'FrozenDetectorEnhancer'
+    assert cfg.model.data_preprocessor.type == 'AdaptiveCLAHEPreprocessor'
+    assert cfg.model.data_preprocessor.regressor.depth == 18
+    assert cfg.model.detector == load('faster_rcnn_r50_fpn_deeplesion.py').model
+    assert cfg.train_dataloader.batch_size == 26
+    assert cfg.optim_wrapper.optimizer == {'type': 'Adam', 'lr': 1.5e-5, 'weight_decay': 1e-2}
+    assert cfg.train_cfg.max_epochs == 100
+    assert [h.patience for h in cfg.custom_hooks if h.type == 'EarlyStoppingHook'] == [20]
+
+
+@pytest.mark.parametrize(
+    ('child', 'changed'),
+    [
+        ('enhancer_r18_bs13.py', {'train_dataloader.batch_size'}),
+        ('enhancer_r18_fc4.py', {'model.data_preprocessor.regressor.num_fc_layers'}),
+        ('enhancer_r18_lr1e-4.py', {'optim_wrapper.optimizer.lr'}),
+        ('enhancer_r18_patience10.py', {'custom_hooks'}),
+        ('enhancer_r18_reinforce.py', {'model.objective'}),
+    ],
+)
+def test_ablation_differs_from_its_parent_in_exactly_the_named_field(child, changed):
+    assert differing_keys('enhancer_r18.py', child) == changed
+
+
+def test_patience_ablation_changes_only_the_patience():
+    parent, child = (
+        load('enhancer_r18.py').custom_hooks,
+        load('enhancer_r18_patience10.py').custom_hooks,
+    )
+    assert [{**h, 'patience': 0} for h in parent] == [{**h, 'patience': 0} for h in child]
+    assert [h.patience for h in child] == [10]
+
+
+@pytest.mark.parametrize(
+    ('name', 'mode', 'method'),
+    [
+        ('baselines/identity.py', 'identity', 'glcae'),
+        ('baselines/glcae_fixed.py', 'fixed', 'glcae'),
+        ('baselines/clahe_fixed.py', 'fixed', 'clahe'),
+    ],
+)
+def test_baselines_use_the_same_frozen_detector(name, mode, method):
+    cfg = load(name)
+    assert cfg.model.detector == load('enhancer_r18.py').model.detector
+    assert cfg.model.data_preprocessor.mode == mode
+    assert cfg.model.data_preprocessor.method == method
+
+
+def test_train_config_switches_amp_to_fp16_and_resume(tmp_path):
+    cfg = prepare_train_config(
+        str(CONFIGS / 'faster_rcnn_r50_fpn_deeplesion.py'),
+        work_dir=str(tmp_path),
+        amp=True,
+        resume='auto',
+        cfg_options={'train_dataloader.batch_size': 4},
+    )
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.dtype == 'float16'
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.train_dataloader.batch_size == 4 and cfg.work_dir == str(tmp_path)
+
+
+def test_default_work_dir_is_named_after_the_config():
+    cfg = prepare_train_config(str(CONFIGS / 'enhancer_r18_bs13.py'))
+    assert cfg.work_dir == 'work_dirs/enhancer_r18_bs13'
+
+
+def test_test_config_can_dump_predictions(tmp_path):
+    cfg = prepare_test_config(
+        str(CONFIGS / 'faster_rcnn_r50_fpn_deeplesion.py'), 'ckpt.pth', out=str(tmp_path / 'p.pkl')
+    )
+    assert cfg.load_from == 'ckpt.pth'
+    assert [e['type'] for e in cfg.test_evaluator] == ['DeepLesionMetric', 'DumpDetResults']
+    with pytest.raises(ValueError, match=r'\.pkl'):
+        prepare_test_config(str(CONFIGS / 'faster_rcnn_r50_fpn_deeplesion.py'), 'c', out='p.json')

@@ -1,0 +1,42 @@
+import importlib.util
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'enhance.py'
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('enhance_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_writes_side_by_side_pngs_for_a_folder(tmp_path, monkeypatch):
+    tool = _load_tool()
+    rng = np.random.default_rng(0)
+    (tmp_path / 'in' / 'study').mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / 'in' / 'plain.png'), rng.integers(40, 90, (48, 40), np.uint8))
+    hu = rng.integers(-200, 200, (48, 40)) + tool.DEEPLESION_HU_OFFSET
+    cv2.imwrite(str(tmp_path / 'in' / 'study' / '001.png'), hu.astype(np.uint16))
+    out = tmp_path / 'out'
+    argv = ['enhance.py', str(tmp_path / 'in'), '--out', str(out), '--grid', '3.5']
+    argv += ['--device', 'cpu']
+    monkeypatch.setattr(sys, 'argv', argv)
+    tool.main()
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ['plain_glcae.png', 'study_001_glcae.png']
+    canvas = cv2.imread(str(out / 'study_001_glcae.png'), cv2.IMREAD_UNCHANGED)
+    assert canvas.shape == (48 + tool.TITLE_HEIGHT, 80) and canvas.dtype == np.uint8
+
+
+def test_deeplesion_pngs_are_windowed_in_hounsfield_units(tmp_path):
+    tool = _load_tool()
+    hu = np.array([[-2000, -1024, 13, 1050, 3000]]) + tool.DEEPLESION_HU_OFFSET
+    path = tmp_path / 'slice.png'
+    cv2.imwrite(str(path), hu.astype(np.uint16))
+    image = tool._read_unit_image(path, (-1024.0, 1050.0))
+    assert np.allclose(image, [[0.0, 0.0, 1037 / 2074, 1.0, 1.0]])

@@ -1,0 +1,148 @@
+"""FrozenDetectorEnhancer: only the enhancer learns, the objectives carry a real gradient."""
+
+import pytest
+import torch
+from conftest import fake_batch, tiny_detector_config, tiny_enhancer_config
+from mmdet.registry import MODELS
+from mmengine.optim import OptimWrapper
+
+from mmlesion.enhancement import glcae
+from mmlesion.utils import register_all_modules
+
+register_all_modules()
+
+
+def build_enhancer(**overrides):
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match='RANDOM'):
+        model = MODELS.build(tiny_enhancer_config(**overrides))
+    model.init_weights()
+    return model
+
+
+def trainable_optimizer(model, lr=1e-2):
+    params = [p for p in model.parameters() if p.requires_grad]
+    return OptimWrapper(torch.optim.Adam(params, lr=lr))
+
+
+def test_detector_is_frozen_and_stays_in_eval_mode():
+    model = build_enhancer()
+    model.train()
+    assert not model.detector.training
+    assert all(not m.training for m in model.detector.modules())
+    assert model.data_preprocessor.regressor.training
+    assert not any(p.requires_grad for p in model.detector.parameters())
+    assert any(p.requires_grad for p in model.data_preprocessor.regressor.parameters())
+
+
+def test_train_step_changes_regressor_and_nothing_of_the_detector():
+    model = build_enhancer()
+    model.train()
+    detector_before = {k: v.clone() for k, v in model.detector.state_dict().items()}
+    head_before = model.data_preprocessor.regressor.clip_head[-1].weight.clone()
+    log = model.train_step(fake_batch(), trainable_optimizer(model))
+    assert set(log) >= {'loss', 'loss_enhance', 'surrogate_enhanced', 'surrogate_original'}
+    for key, value in model.detector.state_dict().items():  # weights and BN statistics
+        assert torch.equal(value, detector_before[key]), key
+    assert not torch.equal(model.data_preprocessor.regressor.clip_head[-1].weight, head_before)
+
+
+def test_surrogate_gradient_reaches_clip_and_grid():
+    model = build_enhancer(data_preprocessor={'mode': 'fixed'})
+    batch = model.data_preprocessor(fake_batch(), training=True)
+    images = torch.stack([x / 255 for x in fake_batch()['inputs']])
+    clip = torch.full((2,), 3.0, requires_grad=True)
+    grid = torch.full((2,), 4.5, requires_grad=True)  # fractional: the soft grid
+    enhanced = glcae(images, clip, grid) * 255
+    normalized = (enhanced - model.data_preprocessor.mean) / model.data_preprocessor.std
+    losses = model._surrogate_loss(normalized, batch['original_inputs'], batch['data_samples'])
+    losses['loss_enhance'].backward()
+    for name, param in (('clip', clip), ('grid', grid)):
+        assert param.grad is not None, name
+        assert torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+
+
+def test_surrogate_is_zero_when_nothing_changes():
+    model = build_enhancer(data_preprocessor={'mode': 'identity', 'regressor': None})
+    batch = model.data_preprocessor(fake_batch(), training=True)
+    losses = model._surrogate_loss(batch['inputs'], batch['original_inputs'], batch['data_samples'])
+    # Same images and the same random state: the samplers draw alike, the difference is 0.
+    assert losses['loss_enhance'].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_reinforce_sign_convention_and_gradient_direction(monkeypatch):
+    model = build_enhancer(objective='reinforce')
+    model.train()
+    # A batch where the enhancement helps: mAP 0.2 on the original, 0.5 enhanced.
+    monkeypatch.setattr(model, '_batch_maps', lambda *args: (0.2, 0.5))
+    batch = model.data_preprocessor(fake_batch(), training=True)
+    log_prob = batch['param_log_prob']
+    assert log_prob.shape == (2,) and log_prob.requires_grad
+    losses = model._reinforce_loss(
+        batch['inputs'], batch['original_inputs'], batch['data_samples'], log_prob
+    )
+    assert losses['loss_enhance'].item() == pytest.approx(-0.3)  # negative = gain
+    assert losses['map_delta'].item() == pytest.approx(-0.3)
+    losses['loss_enhance'].backward()
+    # Gradient descent must make the drawn (helpful) parameters more likely.
+    std = model.data_preprocessor.regressor.log_std
+    assert std.grad is not None and torch.isfinite(std.grad).all()
+    assert model.reward_baseline.item() == pytest.approx(0.1 * 0.3)
+
+
+def test_reinforce_train_step_samples_parameters():
+    model = build_enhancer(objective='reinforce')
+    model.train()
+    log = model.train_step(fake_batch(), trainable_optimizer(model))
+    assert 'map_delta' in log and 'reward_baseline' in log
+
+
+def test_map_delta_logged_at_the_interval():
+    model = build_enhancer(map_delta_interval=2)
+    model.train()
+    optimizer = trainable_optimizer(model)
+    first = model.train_step(fake_batch(), optimizer)
+    second = model.train_step(fake_batch(seed=1), optimizer)
+    assert 'map_delta' not in first and 'map_delta' in second
+
+
+def test_predict_records_the_parameters_used():
+    model = build_enhancer()
+    model.eval()
+    outputs = model.val_step(fake_batch())
+    assert len(outputs) == 2
+    for sample in outputs:
+        assert 'pred_instances' in sample
+        assert sample.clahe_clip_limit == pytest.approx(2.0, abs=1e-4)
+        assert sample.clahe_grid_size == pytest.approx(8.0, abs=1e-4)
+
+
+def test_detector_checkpoint_that_does_not_fit_is_refused(tmp_path):
+    other = tiny_detector_config()
+    other.roi_head.bbox_head.num_classes = 8
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': MODELS.build(other).state_dict()}, path)
+    with pytest.raises(ValueError, match=r'does not fit the detector config: .*shape mismatch'):
+        MODELS.build(tiny_enhancer_config(detector_checkpoint=str(path)))
+
+
+def test_missing_detector_checkpoint_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r'nowhere\.pth'):
+        MODELS.build(tiny_enhancer_config(detector_checkpoint=str(tmp_path / 'nowhere.pth')))
+
+
+def test_detector_checkpoint_loads_and_a_bare_one_loads_into_the_wrapper(tmp_path):
+    torch.manual_seed(1)
+    detector = MODELS.build(tiny_detector_config())
+    path = tmp_path / 'detector.pth'
+    torch.save({'state_dict': detector.state_dict()}, path)
+    model = MODELS.build(tiny_enhancer_config(detector_checkpoint=str(path)))
+    for key, value in detector.state_dict().items():
+        assert torch.equal(model.detector.state_dict()[key], value)
+
+    # tools/test.py on a baseline config loads the bare detector checkpoint into the wrapper.
+    fresh = build_enhancer()
+    fresh.load_state_dict(detector.state_dict(), strict=False)
+    for key, value in detector.state_dict().items():
+        assert torch.equal(fresh.detector.state_dict()[key], value)

@@ -1,0 +1,45 @@
+"""Evaluate a checkpoint on the test split: DeepLesion mAP, AP50, FROC sensitivities.
+
+python tools/test.py CONFIG CHECKPOINT [--out preds.pkl]
+"""
+
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from mmlesion.utils import prepare_test_config
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a model from a config and checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--out', help='dump every prediction to this .pkl file')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
+    )
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = prepare_test_config(
+        args.config,
+        args.checkpoint,
+        work_dir=args.work_dir,
+        cfg_options=args.cfg_options,
+        out=args.out,
+        launcher=args.launcher,
+    )
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,54 @@
+"""Train a detector or an enhancer from a config with the mmengine Runner.
+
+python tools/train.py configs/faster_rcnn_r50_fpn_deeplesion.py [--amp] [--resume]
+"""
+
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from mmlesion.utils import prepare_train_config
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model from a config')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument('--amp', action='store_true', help='fp16 automatic mixed precision')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true', help='scale the lr by batch size (auto_scale_lr)'
+    )
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        help='resume from a checkpoint path, or from the latest in the work dir when no path',
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
+    )
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = prepare_train_config(
+        args.config,
+        work_dir=args.work_dir,
+        cfg_options=args.cfg_options,
+        amp=args.amp,
+        auto_scale_lr=args.auto_scale_lr,
+        resume=args.resume,
+        launcher=args.launcher,
+    )
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
