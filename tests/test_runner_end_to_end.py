@@ -70,7 +70,7 @@ def enhancer_options(root: Path, detector_checkpoint: str) -> dict:
         **data_options(root),
         'model.detector': detector,
         'model.detector_checkpoint': detector_checkpoint,
-        'model.data_preprocessor.regressor.input_size': 32,
+        'model.data_preprocessor.regressor.input_size': 64,
         'model.data_preprocessor.regressor.base_channels': 4,
         'model.map_delta_interval': 1,
         'train_cfg.max_epochs': 1,

@@ -5,7 +5,7 @@ _base_ = './deeplesion.py'
 
 data_root = 'data/synthetic_deeplesion/'
 load_slices = dict(type='LoadDeepLesionSlices', num_slices=3, slice_interval_mm=2.0)
-hu_window = dict(type='HUWindow', windows=[(-1024, 3071)])
+hu_window = dict(type='HUWindow', windows=[(-160, 240)])
 meta_keys = (
     'img_id',
     'img_path',

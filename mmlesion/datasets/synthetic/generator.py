@@ -12,6 +12,7 @@ byte-identical for a seed whatever the order (or number of worker processes) pat
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import time
 from collections import Counter
@@ -206,8 +207,7 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
 
 
 def _init_worker() -> None:
-    # One OpenCV thread per worker process: no oversubscription, and no thread pool inherited
-    # from the parent across fork.
+    # One OpenCV thread per worker process: no oversubscription.
     cv2.setNumThreads(1)
 
 
@@ -235,7 +235,15 @@ def generate_dataset(
     _prepare_output(out, overwrite)
     splits = assign_splits(config.num_patients, config.seed)
     tasks = [(out, config, index, splits[index]) for index in range(1, config.num_patients + 1)]
-    executor = ProcessPoolExecutor(workers, initializer=_init_worker) if workers > 1 else None
+    # 'spawn', not fork: a forked child inherits the parent's OpenMP/OpenCV thread pools (torch
+    # is loaded by then) and can deadlock in them.
+    executor = (
+        ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker
+        )
+        if workers > 1
+        else None
+    )
     try:
         results: Iterator[PatientOutput] = (
             executor.map(_generate_patient_task, tasks)

@@ -78,16 +78,18 @@ HOSTS: dict[int, tuple[Host, ...]] = {
     ),
 }
 
-#: Long-diameter range per coarse type, mm.
+#: Long-diameter range per coarse type, mm. DeepLesion's lesions are RECIST measurements, which
+#: clinicians make on lesions of about 10 mm and more (RECIST 1.1 calls smaller ones
+#: non-measurable), so the ranges start near 10 mm; lung nodules, measured smaller, from 5 mm.
 DIAMETER_MM: dict[int, tuple[float, float]] = {
-    BONE: (5.0, 35.0),
-    ABDOMEN: (6.0, 55.0),
-    MEDIASTINUM: (6.0, 50.0),
-    LIVER: (4.0, 65.0),
-    LUNG: (3.0, 40.0),
-    KIDNEY: (5.0, 45.0),
-    SOFT_TISSUE: (6.0, 55.0),
-    PELVIS: (6.0, 55.0),
+    BONE: (10.0, 40.0),
+    ABDOMEN: (10.0, 60.0),
+    MEDIASTINUM: (10.0, 50.0),
+    LIVER: (8.0, 70.0),
+    LUNG: (5.0, 40.0),
+    KIDNEY: (8.0, 45.0),
+    SOFT_TISSUE: (10.0, 60.0),
+    PELVIS: (10.0, 60.0),
 }
 
 _FATS = (Tissue.VISCERAL_FAT, Tissue.MEDIASTINAL_FAT, Tissue.SUBCUTANEOUS_FAT)

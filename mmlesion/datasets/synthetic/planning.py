@@ -46,6 +46,13 @@ class LesionCluster:
     lesions: tuple[Lesion, ...]
 
 
+#: Lesions of at least this long diameter (mm) may have a rim (:class:`ImagedLesion`), with this
+#: probability and this rim-to-host contrast relative to the core's (opposite sign).
+RIM_MIN_DIAMETER_MM = 12.0
+RIM_PROBABILITY = 0.6
+RIM_CONTRAST = 0.6
+
+
 @dataclass(frozen=True)
 class ImagedLesion:
     """A lesion as imaged in one series.
@@ -56,6 +63,10 @@ class ImagedLesion:
         value_hu: the lesion's HU (host HU + ``delta_hu``).
         label: ``Coarse_lesion_type`` as written: the type, or -1 when unlabelled.
         possibly_noisy: the ``Possibly_noisy`` flag.
+        rim_hu: HU of a rim around the core (``None``: a homogeneous lesion). Ring-enhancing and
+            target lesions (necrotic metastases, abscesses) have a rim whose contrast is opposite
+            to the core's: a bright ring around a dark core, or a dark halo around a bright one.
+        core_fraction: the core's share of the lesion's diameter when it has a rim.
     """
 
     lesion: Lesion
@@ -64,6 +75,8 @@ class ImagedLesion:
     value_hu: float
     label: int
     possibly_noisy: bool
+    rim_hu: float | None = None
+    core_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -185,13 +198,17 @@ def _image_lesion(
     unlabelled = rng.random() < config.unlabelled_fraction or (
         config.real_style_unlabelled_train and split == 'train'
     )
+    possibly_noisy = bool(rng.random() < config.possibly_noisy_fraction)
+    has_rim = lesion.long_mm * scale >= RIM_MIN_DIAMETER_MM and rng.random() < RIM_PROBABILITY
     return ImagedLesion(
         lesion=lesion,
         ellipsoid=lesion.ellipsoid(z_key, scale),
         delta_hu=delta,
         value_hu=host_hu + delta,
         label=-1 if unlabelled else lesion.coarse_type,
-        possibly_noisy=bool(rng.random() < config.possibly_noisy_fraction),
+        possibly_noisy=possibly_noisy,
+        rim_hu=host_hu - RIM_CONTRAST * delta if has_rim else None,
+        core_fraction=float(rng.uniform(0.5, 0.75)) if has_rim else 1.0,
     )
 
 

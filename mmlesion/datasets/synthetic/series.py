@@ -40,8 +40,15 @@ def render_clean_slice(
     paint_anatomy(canvas, anatomy, z, phase)
     for imaged in plan.lesions:
         ellipse = imaged.ellipsoid.section(z)
-        if ellipse is not None:
-            canvas.paint(ellipse, imaged.value_hu, Tissue.LESION, imaged.lesion.edge_mm)
+        if ellipse is None:
+            continue
+        edge_mm = imaged.lesion.edge_mm
+        if imaged.rim_hu is None:
+            canvas.paint(ellipse, imaged.value_hu, Tissue.LESION, edge_mm)
+        else:
+            canvas.paint(ellipse, imaged.rim_hu, Tissue.LESION, edge_mm)
+            core = ellipse.scaled(imaged.core_fraction)
+            canvas.paint(core, imaged.value_hu, Tissue.LESION, edge_mm)
     labels, hu = canvas.labels, canvas.hu
     if texture is not None:
         hu += _TEXTURE_LUT[labels] * texture.at(z)
