@@ -25,6 +25,8 @@ INSTALL_REQUIRES = [
     'pycocotools>=2.0.6',
     'matplotlib>=3.5',
     'tqdm>=4.60',
+    'pydicom>=2.4',
+    'nibabel>=5.0',
 ]
 
 

@@ -22,6 +22,39 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def dl_info_header() -> str:
+    from mmlesion.datasets.dl_info import DL_INFO_COLUMNS
+
+    return ','.join(DL_INFO_COLUMNS)
+
+
+# Rows in the release's own formatting: two lesions on one slice (duplicate File_name), an
+# unlabelled (-1) train row, a lung window, z spacing 1/2/5 mm, a box touching the border,
+# a missing age.
+REAL_STYLE_ROWS = [
+    '000001_01_01_109.png,1,1,1,109,"233.537, 95.0204, 234.057, 106.977, 231.169, 101.605, '
+    '236.252, 101.143","226.169, 90.0204, 241.252, 111.977","11.9677, 5.10387",'
+    '"0.44666, 0.283794, 0.434454",3,0,"103, 115","0.488281, 0.488281, 5","512, 512",'
+    '"-175, 275",F,62,3',
+    '000001_01_01_109.png,1,1,1,109,"300.1, 200.2, 320.3, 210.4, 310.0, 200.0, 309.0, 212.0",'
+    '"295.1, 195.2, 325.3, 217","22.1, 12.3","0.6, 0.4, 0.43",4,1,"103, 115",'
+    '"0.488281, 0.488281, 5","512, 512","-175, 275",F,62,3',
+    '000002_02_01_040.png,2,2,1,40,"10, 20, 30, 40, 15, 35, 25, 25","0, 15, 35, 45",'
+    '"28.28, 14.14","0.1, 0.2, 0.3",-1,0,"30, 50","0.7, 0.7, 1","512, 512","-1500, 500",M,,1',
+    '000003_01_02_012.png,3,1,2,12,"400, 400, 420, 420, 405, 415, 415, 405",'
+    '"395, 395, 511, 511","28.3, 14.1","0.8, 0.8, 0.9",1,0,"5, 20","0.8, 0.8, 2","512, 512",'
+    '"-500, 1300",M,71,2',
+]
+
+
+def write_csv(tmp_path, rows, header=None):
+    """A DL_info.csv of raw ``rows`` (strings) under the release's header."""
+    header = dl_info_header() if header is None else header
+    path = tmp_path / 'DL_info.csv'
+    path.write_text('\n'.join([header, *rows]) + '\n')
+    return path
+
+
 def base_row():
     from mmlesion.datasets.dl_info import LesionRow
 
@@ -127,6 +160,24 @@ def quirky_deeplesion(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def data_item(root, file_name):
+    """The DeepLesionDataset item (before its pipeline) of key slice ``file_name``."""
+    from mmlesion.datasets import DeepLesionDataset
+
+    dataset = DeepLesionDataset(
+        data_root=str(root),
+        ann_file='DL_info.csv',
+        data_prefix={'img': 'Images_png/'},
+        split=None,
+        pipeline=[],
+    )
+    for i in range(len(dataset)):
+        item = dataset.get_data_info(i)
+        if item['img_id'] == file_name:
+            return item
+    raise KeyError(file_name)
+
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # 128 px: with 8×8 tiles a tile holds 256 pixels, so clip limits above 1 really clip (a tile of
 # 64 pixels floors every clip limit below 4 at one count per bin, where it has no gradient).
@@ -192,3 +243,63 @@ def fake_batch(batch_size: int = 2, size: int = TINY_SIZE, seed: int = 0) -> dic
         sample.gt_instances = gt
         samples.append(sample)
     return {'inputs': inputs, 'data_samples': samples}
+
+
+DEMO_CONFIGS = REPO_ROOT / 'configs' / 'demo'
+
+
+@pytest.fixture(scope='session')
+def data_root(tmp_path_factory) -> Path:
+    """A synthetic DeepLesion of 6 patients at 96 pixels (all splits), generated once."""
+    from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
+
+    root = tmp_path_factory.mktemp('synthetic')
+    generate_dataset(root, SyntheticConfig(num_patients=6, seed=3, image_size=96))
+    return root
+
+
+def data_options(root: Path) -> dict:
+    options = {}
+    for split in ('train', 'val', 'test'):
+        options[f'{split}_dataloader.dataset.data_root'] = str(root)
+        options[f'{split}_dataloader.batch_size'] = 2
+    return options
+
+
+def detector_options(root: Path) -> dict:
+    return {
+        **data_options(root),
+        'model': tiny_detector_config().to_dict(),
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'randomness.seed': 0,
+    }
+
+
+@pytest.fixture(scope='session')
+def trained_detector(data_root, tmp_path_factory) -> str:
+    """The tiny demo detector trained one epoch on ``data_root`` through the Runner."""
+    from mmlesion.apis import runs
+
+    work_dir = tmp_path_factory.mktemp('detector')
+    result = runs.train(
+        str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'), str(work_dir), detector_options(data_root)
+    )
+    assert Path(result.best_checkpoint).is_file()
+    assert Path(result.log_dir, 'vis_data', 'scalars.json').is_file()
+    return result.best_checkpoint
+
+
+def enhancer_options(root: Path, detector_checkpoint: str) -> dict:
+    detector = tiny_detector_config().to_dict()
+    return {
+        **data_options(root),
+        'model.detector': detector,
+        'model.detector_checkpoint': detector_checkpoint,
+        'model.data_preprocessor.regressor.input_size': 64,
+        'model.data_preprocessor.regressor.base_channels': 4,
+        'model.map_delta_interval': 1,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'randomness.seed': 0,
+    }

@@ -126,3 +126,16 @@ def test_empty_selection_explains_itself(quirky_deeplesion):
 def test_bad_arguments_are_named(quirky_deeplesion, kwargs, message):
     with pytest.raises(ValueError, match=message):
         build(quirky_deeplesion, **kwargs)
+
+
+def test_random_subset_sampler_draws_a_fresh_subset_every_epoch():
+    from mmlesion.datasets import RandomSubsetSampler
+
+    sampler = RandomSubsetSampler(list(range(100)), num_samples=30, seed=0)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 30 and len(set(first)) == 30
+    assert list(sampler) == first  # same epoch, same subset
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert len(set(second)) == 30 and second != first
+    assert len(list(RandomSubsetSampler(list(range(10)), num_samples=30, seed=0))) == 10

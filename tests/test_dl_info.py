@@ -1,41 +1,11 @@
-"""DL_info.csv parsing: the real release's quirks and every documented error."""
+"""DL_info.csv parsing: the real release's quirks (its error paths: test_robustness.py)."""
 
 import csv
 
 import pytest
+from conftest import REAL_STYLE_ROWS, write_csv
 
-from mmlesion.datasets.dl_info import (
-    DL_INFO_COLUMNS,
-    DLInfoError,
-    format_row,
-    read_dl_info,
-    write_dl_info,
-)
-
-HEADER = ','.join(DL_INFO_COLUMNS)
-# Rows in the release's own formatting: two lesions on one slice (duplicate File_name), an
-# unlabelled (-1) train row, a lung window, z spacing 1/2/5 mm, a box touching the border,
-# a missing age.
-REAL_STYLE_ROWS = [
-    '000001_01_01_109.png,1,1,1,109,"233.537, 95.0204, 234.057, 106.977, 231.169, 101.605, '
-    '236.252, 101.143","226.169, 90.0204, 241.252, 111.977","11.9677, 5.10387",'
-    '"0.44666, 0.283794, 0.434454",3,0,"103, 115","0.488281, 0.488281, 5","512, 512",'
-    '"-175, 275",F,62,3',
-    '000001_01_01_109.png,1,1,1,109,"300.1, 200.2, 320.3, 210.4, 310.0, 200.0, 309.0, 212.0",'
-    '"295.1, 195.2, 325.3, 217","22.1, 12.3","0.6, 0.4, 0.43",4,1,"103, 115",'
-    '"0.488281, 0.488281, 5","512, 512","-175, 275",F,62,3',
-    '000002_02_01_040.png,2,2,1,40,"10, 20, 30, 40, 15, 35, 25, 25","0, 15, 35, 45",'
-    '"28.28, 14.14","0.1, 0.2, 0.3",-1,0,"30, 50","0.7, 0.7, 1","512, 512","-1500, 500",M,,1',
-    '000003_01_02_012.png,3,1,2,12,"400, 400, 420, 420, 405, 415, 415, 405",'
-    '"395, 395, 511, 511","28.3, 14.1","0.8, 0.8, 0.9",1,0,"5, 20","0.8, 0.8, 2","512, 512",'
-    '"-500, 1300",M,71,2',
-]
-
-
-def write_csv(tmp_path, rows, header=HEADER):
-    path = tmp_path / 'DL_info.csv'
-    path.write_text('\n'.join([header, *rows]) + '\n')
-    return path
+from mmlesion.datasets.dl_info import DL_INFO_COLUMNS, format_row, read_dl_info, write_dl_info
 
 
 def test_parses_real_style_rows(tmp_path):
@@ -79,32 +49,6 @@ def test_cells_are_formatted_like_the_release(tmp_path):
     assert cells[DL_INFO_COLUMNS.index('Spacing_mm_px_')] == '0.488281, 0.488281, 5'
     assert cells[DL_INFO_COLUMNS.index('Slice_range')] == '103, 115'
     assert cells[DL_INFO_COLUMNS.index('DICOM_windows')] == '-175, 275'
-
-
-def test_missing_column_is_named(tmp_path):
-    header = HEADER.replace(',Bounding_boxes', '')
-    with pytest.raises(DLInfoError, match='Bounding_boxes'):
-        read_dl_info(write_csv(tmp_path, [], header=header))
-
-
-@pytest.mark.parametrize(
-    ('old', 'new', 'column'),
-    [
-        ('"226.169, 90.0204, 241.252, 111.977"', '"226.169, 90.0204, 241.252"', 'Bounding_boxes'),
-        ('"226.169, 90.0204, 241.252, 111.977"', '"226.169, x, 241.252, 1"', 'Bounding_boxes'),
-        (',3,0,"103', ',9,0,"103', 'Coarse_lesion_type'),
-        ('F,62,3', 'F,62,4', 'Train_Val_Test'),
-        ('"0.488281, 0.488281, 5"', '"0.488281, 0, 5"', 'Spacing_mm_px_'),
-        ('000001_01_01_109.png,1', '000001_01_109.png,1', 'File_name'),
-        (',109,"233', ',10.5,"233', 'Key_slice_index'),
-    ],
-)
-def test_malformed_cell_names_line_and_column(tmp_path, old, new, column):
-    bad = REAL_STYLE_ROWS[0].replace(old, new, 1)
-    assert bad != REAL_STYLE_ROWS[0]
-    path = write_csv(tmp_path, [REAL_STYLE_ROWS[2], bad])
-    with pytest.raises(DLInfoError, match=f"line 3, column '{column}'"):
-        read_dl_info(path)
 
 
 def test_missing_file_is_named(tmp_path):

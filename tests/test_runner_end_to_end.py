@@ -4,53 +4,17 @@ the bare detector checkpoint. Tiny models, a few 96-pixel slices."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_detector_config
+from conftest import DEMO_CONFIGS, REPO_ROOT, data_options, detector_options, enhancer_options
 
 from mmlesion.apis import runs
-from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
 
-DEMO = REPO_ROOT / 'configs' / 'demo'
+DEMO = DEMO_CONFIGS
 METRIC_KEYS = {'deeplesion/mAP', 'deeplesion/AP50', 'deeplesion/sens@4', 'deeplesion/avg_sens'}
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('synthetic')
-    generate_dataset(root, SyntheticConfig(num_patients=6, seed=3, image_size=96))
-    return root
-
-
-def data_options(root: Path) -> dict:
-    options = {}
-    for split in ('train', 'val', 'test'):
-        options[f'{split}_dataloader.dataset.data_root'] = str(root)
-        options[f'{split}_dataloader.batch_size'] = 2
-    return options
-
-
-def detector_options(root: Path) -> dict:
-    return {
-        **data_options(root),
-        'model': tiny_detector_config().to_dict(),
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
-        'randomness.seed': 0,
-    }
-
-
-@pytest.fixture(scope='module')
-def trained_detector(data_root, tmp_path_factory) -> str:
-    work_dir = tmp_path_factory.mktemp('detector')
-    result = runs.train(
-        str(DEMO / 'faster_rcnn_r18_synth.py'), str(work_dir), detector_options(data_root)
-    )
-    assert Path(result.best_checkpoint).is_file()
-    assert Path(result.log_dir, 'vis_data', 'scalars.json').is_file()
-    return result.best_checkpoint
 
 
 def test_detector_trains_and_evaluates(trained_detector, data_root, tmp_path):
@@ -62,21 +26,6 @@ def test_detector_trains_and_evaluates(trained_detector, data_root, tmp_path):
     )
     assert METRIC_KEYS <= set(metrics)
     assert 0.0 <= metrics['deeplesion/AP50'] <= 1.0
-
-
-def enhancer_options(root: Path, detector_checkpoint: str) -> dict:
-    detector = tiny_detector_config().to_dict()
-    return {
-        **data_options(root),
-        'model.detector': detector,
-        'model.detector_checkpoint': detector_checkpoint,
-        'model.data_preprocessor.regressor.input_size': 64,
-        'model.data_preprocessor.regressor.base_channels': 4,
-        'model.map_delta_interval': 1,
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
-        'randomness.seed': 0,
-    }
 
 
 def test_enhancer_trains_in_front_of_the_frozen_detector(trained_detector, data_root, tmp_path):
@@ -116,3 +65,57 @@ def test_best_checkpoint_falls_back_to_the_latest_epoch(tmp_path):
     assert runs.best_checkpoint(str(tmp_path)).endswith('epoch_1.pth')
     with pytest.raises(FileNotFoundError):
         runs.best_checkpoint(str(tmp_path / 'empty'))
+
+
+def tiny_retinanet_config():
+    from mmengine.config import Config
+
+    model = Config.fromfile(str(REPO_ROOT / 'configs/transfer/retinanet_r18_synth.py')).model
+    model.backbone.base_channels = 8
+    model.neck.in_channels = [8, 16, 32, 64]
+    model.neck.out_channels = 16
+    model.bbox_head.in_channels = model.bbox_head.feat_channels = 16
+    return model
+
+
+def test_transferred_enhancer_runs_in_front_of_a_retinanet(data_root, tmp_path):
+    from mmdet.registry import MODELS
+
+    from mmlesion.utils import register_all_modules
+
+    register_all_modules()
+    torch.manual_seed(0)
+    retinanet = tmp_path / 'retinanet.pth'
+    torch.save({'state_dict': MODELS.build(tiny_retinanet_config()).state_dict()}, retinanet)
+    regressor = MODELS.build(
+        {
+            'type': 'CLAHEParamRegressor',
+            'input_size': 64,
+            'base_channels': 4,
+            'init_params': (3.0, 5.0),
+        }
+    )
+    enhancer = tmp_path / 'enhancer.pth'
+    state = {f'data_preprocessor.regressor.{k}': v for k, v in regressor.state_dict().items()}
+    torch.save({'state_dict': state}, enhancer)
+    options = {
+        **data_options(data_root),
+        'model.detector': tiny_retinanet_config().to_dict(),
+        'model.enhancer_checkpoint': str(enhancer),
+        'model.data_preprocessor.regressor.input_size': 64,
+        'model.data_preprocessor.regressor.base_channels': 4,
+    }
+    out = tmp_path / 'predictions.pkl'
+    metrics = runs.test(
+        str(REPO_ROOT / 'configs/transfer/enhancer_r18_synth_on_retinanet.py'),
+        str(retinanet),
+        str(tmp_path),
+        options,
+        out=str(out),
+    )
+    assert METRIC_KEYS <= set(metrics)
+    with out.open('rb') as f:
+        predictions = pickle.load(f)
+    # The transferred regressor chose the parameters, in front of the RetinaNet.
+    assert {round(p['clahe_clip_limit'], 3) for p in predictions} == {3.0}
+    assert {round(p['clahe_grid_size'], 3) for p in predictions} == {5.0}

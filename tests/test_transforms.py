@@ -1,27 +1,18 @@
 """LoadDeepLesionSlices, HUWindow and RescaleToSpacing on the hand-made DeepLesion tree."""
 
-import cv2
 import numpy as np
 import pytest
+from conftest import data_item
 from mmdet.structures.bbox import HorizontalBoxes
+from mmengine.runner import set_random_seed
 
-from mmlesion.datasets import DeepLesionDataset
-from mmlesion.datasets.transforms import HUWindow, LoadDeepLesionSlices, RescaleToSpacing
-
-
-def data_item(root, file_name):
-    dataset = DeepLesionDataset(
-        data_root=str(root),
-        ann_file='DL_info.csv',
-        data_prefix={'img': 'Images_png/'},
-        split=None,
-        pipeline=[],
-    )
-    for i in range(len(dataset)):
-        item = dataset.get_data_info(i)
-        if item['img_id'] == file_name:
-            return item
-    raise KeyError(file_name)
+from mmlesion.datasets.transforms import (
+    HUWindow,
+    LoadDeepLesionSlices,
+    RandomGLCAE,
+    RandomLesionCrop,
+    RescaleToSpacing,
+)
 
 
 def channel_hu(img):
@@ -70,27 +61,6 @@ def test_single_slice(quirky_deeplesion):
         data_item(quirky_deeplesion, '000001_01_01_010.png')
     )
     assert results['img'].shape == (64, 64, 1)
-
-
-def test_missing_key_slice_names_the_file(quirky_deeplesion):
-    item = data_item(quirky_deeplesion, '000001_01_01_010.png')
-    (quirky_deeplesion / 'Images_png' / '000001_01_01' / '010.png').unlink()
-    with pytest.raises(FileNotFoundError, match=r'000001_01_01/010\.png'):
-        LoadDeepLesionSlices()(item)
-
-
-def test_8bit_png_is_refused(quirky_deeplesion):
-    item = data_item(quirky_deeplesion, '000001_01_01_010.png')
-    cv2.imwrite(item['img_path'], np.zeros((64, 64), np.uint8))
-    with pytest.raises(ValueError, match='expected a 16-bit single-channel PNG'):
-        LoadDeepLesionSlices()(item)
-
-
-def test_size_differing_from_image_size_is_refused(quirky_deeplesion):
-    item = data_item(quirky_deeplesion, '000001_01_01_010.png')
-    cv2.imwrite(item['img_path'], np.full((32, 64), 32768, np.uint16))
-    with pytest.raises(ValueError, match='Image_size says 64x64'):
-        LoadDeepLesionSlices()(item)
 
 
 @pytest.mark.parametrize('num_slices', [0, 2, -1])
@@ -149,3 +119,81 @@ def test_rescale_to_spacing_composes_with_an_earlier_scale():
     out = RescaleToSpacing(target_spacing_mm=0.8)(results)
     assert out['img'].shape == (50, 50, 1)
     assert out['scale_factor'] == pytest.approx((0.5, 0.5))
+
+
+def crop_input(boxes, ignore=None, size=256):
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    boxes = np.asarray(boxes, dtype=np.float32)
+    image = np.arange(size * size, dtype=np.float32).reshape(size, size, 1)
+    return {
+        'img': np.repeat(image, 3, axis=2),
+        'img_shape': (size, size),
+        'gt_bboxes': HorizontalBoxes(boxes),
+        'gt_bboxes_labels': np.zeros(len(boxes), np.int64),
+        'gt_ignore_flags': np.zeros(len(boxes), bool) if ignore is None else np.asarray(ignore),
+    }
+
+
+def test_lesion_crop_holds_the_lesion_and_moves_boxes_with_the_image():
+    set_random_seed(0)  # seeds numpy's global state, as the Runner does
+    crop = RandomLesionCrop(crop_size=(64, 96), lesion_prob=1.0)
+    for _ in range(20):
+        out = crop(crop_input([[100.0, 120.0, 130.0, 140.0]]))
+        assert out['img'].shape == (64, 96, 3) and out['img_shape'] == (64, 96)
+        (box,) = out['gt_bboxes'].numpy()
+        assert box[2] - box[0] == 30 and box[3] - box[1] == 20  # whole, not clipped
+        # The pixel values tell where the window was cut: value = y * 256 + x.
+        y0, x0 = divmod(int(out['img'][0, 0, 0]), 256)
+        np.testing.assert_allclose(box, [100 - x0, 120 - y0, 130 - x0, 140 - y0])
+
+
+def test_lesion_crop_drops_cut_lesions_and_keeps_labels_aligned():
+    set_random_seed(1)  # seeds numpy's global state, as the Runner does
+    crop = RandomLesionCrop(crop_size=(64, 64), lesion_prob=1.0, min_visible=0.6)
+    boxes = [[10.0, 10.0, 40.0, 40.0], [200.0, 200.0, 230.0, 230.0]]
+    for _ in range(20):
+        out = crop(crop_input(boxes, ignore=[False, True]))  # only lesion 0 can be chosen
+        kept = out['gt_bboxes'].numpy()
+        assert len(kept) == len(out['gt_bboxes_labels']) == len(out['gt_ignore_flags'])
+        assert len(kept) >= 1 and not out['gt_ignore_flags'][0]
+        assert np.all(kept >= 0) and np.all(kept <= 64)
+
+
+def test_lesion_crop_leaves_a_small_image_alone():
+    small = crop_input([[1.0, 1.0, 5.0, 5.0]], size=32)
+    out = RandomLesionCrop(crop_size=(64, 64))(small)
+    assert out['img'].shape == (32, 32, 3)
+
+
+def test_random_glcae_enhances_with_drawn_parameters_or_leaves_alone():
+    import torch
+
+    from mmlesion.enhancement import glcae
+
+    rng = np.random.default_rng(0)
+    image = (rng.random((48, 40, 3)) * 200 + 20).astype(np.float32)
+    set_random_seed(0)
+    transform = RandomGLCAE(prob=0.5, clip_range=(2.0, 3.0), grid_range=(4.0, 6.0))
+    outcomes = []
+    for _ in range(12):
+        out = transform({'img': image.copy()})
+        clip, grid = out['clahe_clip_limit'], out['clahe_grid_size']
+        if clip is None:
+            assert grid is None and np.array_equal(out['img'], image)
+        else:
+            assert 2.0 <= clip <= 3.0 and 4.0 <= grid <= 6.0
+            x = torch.from_numpy(image).permute(2, 0, 1)[None] / 255
+            expected = glcae(x, clip, grid)[0].permute(1, 2, 0).numpy() * 255
+            np.testing.assert_allclose(out['img'], expected, atol=1e-3)
+            assert out['img'].shape == image.shape and out['img'].dtype == np.float32
+        outcomes.append(clip is None)
+    assert any(outcomes) and not all(outcomes)
+
+
+def test_random_glcae_probability_bounds():
+    image = np.full((16, 16, 1), 100.0, np.float32)
+    assert RandomGLCAE(prob=0.0)({'img': image})['clahe_clip_limit'] is None
+    assert RandomGLCAE(prob=1.0)({'img': image})['clahe_clip_limit'] is not None
+    with pytest.raises(ValueError, match='prob'):
+        RandomGLCAE(prob=2.0)

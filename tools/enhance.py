@@ -1,13 +1,14 @@
 """Enhance CT slices or images with GLCAE and write before | after PNGs.
 
-Inputs: a DeepLesion 16-bit PNG (stored value - 32768 = HU; windowed with ``--window``), an 8-bit
-image (colour is converted to gray), or a folder of them (searched recursively). For every input
+Inputs: a DeepLesion 16-bit PNG (HU = value - 32768, shown through ``--window``), an 8-bit image
+(colour is converted to gray), or a folder of them (searched recursively). The parameters are
+``--clip``/``--grid``, or chosen per image by a trained enhancer's regressor (``--checkpoint``;
+its config is read from the checkpoint unless ``--config`` is given). For every input
 ``DIR/a/b.png`` the tool writes ``OUT/a_b_glcae.png``: the input and the enhanced image side by
 side under a title with the parameters used and the global branch's ``lam``.
 
-Example::
-
-    python tools/enhance.py Images_png/000001_01_01 --clip 2.0 --grid 8 --out work_dirs/enhanced
+    python tools/enhance.py Images_png/000001_01_01 --clip 2.0 --grid 8 --out work_dirs/enh
+    python tools/enhance.py Images_png/000001_01_01 --checkpoint enhancer.pth --out work_dirs/enh
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import cv2
 import numpy as np
 import torch
 
+from mmlesion.datasets.transforms import read_deeplesion_png, window_hu
 from mmlesion.enhancement import glcae
+from mmlesion.models.regressors import build_regressor_from_checkpoint
 
 IMAGE_SUFFIXES = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff'}
-# DeepLesion stores HU + 32768 in 16-bit PNGs.
-DEEPLESION_HU_OFFSET = 32768
 TITLE_HEIGHT = 28
 
 
@@ -33,13 +34,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', type=Path, required=True, help='output folder')
     parser.add_argument('--clip', type=float, default=2.0, help='CLAHE clip limit (OpenCV)')
     parser.add_argument('--grid', type=float, default=8.0, help='CLAHE tiles per side')
+    parser.add_argument('--checkpoint', help='trained enhancer: choose (clip, grid) per image')
+    parser.add_argument('--config', help='the enhancer config, if its checkpoint carries none')
     parser.add_argument(
         '--window',
         type=float,
         nargs=2,
         default=(-1024.0, 1050.0),
         metavar=('LOW_HU', 'HIGH_HU'),
-        help='HU window for 16-bit DeepLesion PNGs (default: -1024 1050)',
+        help='HU window for 16-bit DeepLesion PNGs (default: -1024 1050, the demo window)',
     )
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     return parser.parse_args()
@@ -51,19 +54,14 @@ def _find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _read_unit_image(path: Path, window_hu: tuple[float, float]) -> np.ndarray:
-    """Read an image as float32 ``(H, W)`` in ``[0, 1]``.
-
-    16-bit PNGs are DeepLesion slices: HU = value - 32768, clipped to the window and scaled.
-    The data layer will own this conversion once ``mmlesion.datasets`` provides it.
-    """
+def _read_unit_image(path: Path, window_hu_range: tuple[float, float]) -> np.ndarray:
+    """Read an image as float32 ``(H, W)`` in ``[0, 1]``: a 16-bit PNG as a DeepLesion slice
+    through the HU window, anything else as an ordinary (gray) image."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f'cannot read image {path}')
-    if image.dtype == np.uint16:
-        low, high = window_hu
-        hu = image.astype(np.float32) - DEEPLESION_HU_OFFSET
-        return np.clip((hu - low) / (high - low), 0.0, 1.0)
+    if image.dtype == np.uint16 and image.ndim == 2:
+        return window_hu(read_deeplesion_png(str(path)), *window_hu_range) / 255.0
     if image.ndim == 3:
         code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         image = cv2.cvtColor(image, code)
@@ -85,18 +83,25 @@ def main() -> None:
     paths = _find_images(args.input)
     if not paths:
         raise SystemExit(f'no images found in {args.input}')
+    regressor = None
+    if args.checkpoint:
+        regressor = build_regressor_from_checkpoint(args.checkpoint, args.config).to(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     root = args.input if args.input.is_dir() else args.input.parent
     for path in paths:
         image = _read_unit_image(path, tuple(args.window))
         x = torch.from_numpy(image)[None, None].to(args.device)
         with torch.no_grad():
-            enhanced, lam = glcae(x, args.clip, args.grid, return_lambda=True)
-        title = f'{path.name}  clip {args.clip:g}  grid {args.grid:g}  lambda {lam.item():.3g}'
+            if regressor is None:
+                clip, grid = args.clip, args.grid
+            else:
+                clip, grid = (v.item() for v in regressor(x))
+            enhanced, lam = glcae(x, clip, grid, return_lambda=True)
+        title = f'{path.name}  clip {clip:.2f}  grid {grid:.2f}  lambda {lam.item():.3g}'
         canvas = _side_by_side(image, enhanced[0, 0].cpu().numpy(), title)
         name = '_'.join(path.relative_to(root).with_suffix('').parts) + '_glcae.png'
         cv2.imwrite(str(args.out / name), canvas)
-        print(f'{path} -> {args.out / name}  (lambda {lam.item():.3g})')
+        print(f'{path} -> {args.out / name}  (clip {clip:.2f}, grid {grid:.2f})')
 
 
 if __name__ == '__main__':

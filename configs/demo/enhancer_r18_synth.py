@@ -2,8 +2,13 @@
 # (faster_rcnn_r18_synth.py): a quarter-width ResNet-18 regressor on 128×128 key slices.
 #   python tools/train.py configs/demo/enhancer_r18_synth.py \
 #       --cfg-options model.detector_checkpoint=work_dirs/demo/detector/best_deeplesion_mAP_epoch_N.pth
-# Everything not set here is the paper's (objective 'surrogate', clip ∈ [1, 8], grid ∈ [2, 16],
-# starting from the fixed GLCAE (2.0, 8)).
+# As the paper: objective 'surrogate', clip ∈ [1, 8], grid ∈ [2, 16], starting from the fixed
+# GLCAE (2.0, 8), a constant learning rate, weight decay 1e-2, early stopping on the validation
+# mAP. For the CPU budget: 6 epochs of 320 random training slices each, learning rate 1e-2 for
+# the heads and 1e-3 for the trunk (the paper's 1.5e-5 moves the parameters by hundredths in
+# this budget), and AdamW: with Adam's L2 form of weight decay at such a rate the decay term
+# outweighs the small gradients of the regressor's trunk, which collapsed to zero output within
+# 240 steps (measured: every slice then gets the same parameters).
 _base_ = './faster_rcnn_r18_synth.py'
 
 model = dict(
@@ -18,6 +23,20 @@ model = dict(
     ),
 )
 
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-2))
+# The enhancer sees whole, unenhanced slices: it is its job to enhance them.
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='RandomSubsetSampler', num_samples=320),
+    dataset=dict(pipeline={{_base_.train_pipeline}}),
+)
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
+    paramwise_cfg=dict(
+        custom_keys={
+            'regressor.trunk': dict(lr_mult=0.1),
+            'regressor.stem': dict(lr_mult=0.1),
+        }
+    ),
+)
+param_scheduler = []
 train_cfg = dict(max_epochs=6, val_interval=1)
 default_hooks = dict(checkpoint=dict(interval=1))

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from . import runs
 from .inference_timing import time_inference
+from .profile_breakdown import metrics_by_profile
 
 STAGES = ('data', 'detector', 'enhancer', 'evaluation', 'report')
 
@@ -37,7 +38,7 @@ class DemoSettings:
     work_dir: str = 'work_dirs/demo'
     data_root: str = 'data/synthetic_deeplesion'
     seed: int = 0
-    num_patients: int = 150
+    num_patients: int = 600
     image_size: int = 256
     difficulty: float = 0.5
     force: bool = False
@@ -90,10 +91,7 @@ class DemoPipeline:
         return self._finish(stage, record)
 
     def _data_options(self) -> dict:
-        root = str(Path(self.settings.data_root)) + '/'
-        options = {f'{s}_dataloader.dataset.data_root': root for s in ('train', 'val', 'test')}
-        options['randomness.seed'] = self.settings.seed
-        return options
+        return runs.data_options(self.settings.data_root, self.settings.seed)
 
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -124,7 +122,9 @@ class DemoPipeline:
             config,
             workers=2,
             overwrite=True,
-            progress=lambda it, total: tqdm(it, total=total, desc='data', unit='patient'),
+            progress=lambda it, total: tqdm(
+                it, total=total, desc='data', unit='patient', disable=None
+            ),
         )
         self.log(summary.format())
         return {'data_root': s.data_root, 'config': asdict(config), 'summary': summary.format()}
@@ -175,6 +175,12 @@ class DemoPipeline:
                     desc=f'{name} ({split})',
                 )
                 results[split][name] = {k: float(v) for k, v in metrics.items()}
+        results['profiles'] = metrics_by_profile(
+            s.identity_config,
+            {**self._data_options(), 'model.data_preprocessor.regressor': None},
+            s.data_root,
+            {name: out_dir / f'predictions_{name}.pkl' for name, _, _ in METHODS},
+        )
         timing = time_inference(
             s.enhancer_config, enhancer_checkpoint, {**self._data_options(), **s.enhancer_options}
         )

@@ -10,6 +10,7 @@ import glob
 import os.path as osp
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -25,6 +26,14 @@ class TrainResult:
     best_checkpoint: str
     log_dir: str
     elapsed_s: float
+
+
+def data_options(data_root: str, seed: int) -> dict:
+    """``--cfg-options`` pointing every split at ``data_root`` and seeding the run."""
+    root = str(Path(data_root)) + '/'
+    options = {f'{s}_dataloader.dataset.data_root': root for s in ('train', 'val', 'test')}
+    options['randomness.seed'] = seed
+    return options
 
 
 def _add_progress_bar(cfg: Config, desc: str) -> None:
@@ -51,9 +60,15 @@ def train(
     cfg_options: dict | None = None,
     desc: str = '',
     seed: int | None = None,
+    resume: str | None = None,
 ) -> TrainResult:
-    """Train ``config`` with the mmengine Runner; return its best checkpoint."""
-    cfg = prepare_train_config(config, work_dir=work_dir, cfg_options=cfg_options)
+    """Train ``config`` with the mmengine Runner; return its best checkpoint.
+
+    Args:
+        resume: ``'auto'`` (latest checkpoint in ``work_dir``) or a checkpoint path to resume
+            from, as ``tools/train.py --resume``.
+    """
+    cfg = prepare_train_config(config, work_dir=work_dir, cfg_options=cfg_options, resume=resume)
     if seed is not None:
         cfg.randomness = {'seed': seed}
     _add_progress_bar(cfg, desc)

@@ -9,7 +9,15 @@ from .dl_info import (
     read_dl_info,
     write_dl_info,
 )
-from .transforms import HUWindow, LoadDeepLesionSlices, RescaleToSpacing, read_deeplesion_png
+from .samplers import RandomSubsetSampler
+from .transforms import (
+    HUWindow,
+    LoadDeepLesionSlices,
+    RandomGLCAE,
+    RandomLesionCrop,
+    RescaleToSpacing,
+    read_deeplesion_png,
+)
 
 __all__ = [
     'COARSE_LESION_TYPES',
@@ -21,6 +29,9 @@ __all__ = [
     'HUWindow',
     'LesionRow',
     'LoadDeepLesionSlices',
+    'RandomGLCAE',
+    'RandomLesionCrop',
+    'RandomSubsetSampler',
     'RescaleToSpacing',
     'read_deeplesion_png',
     'read_dl_info',

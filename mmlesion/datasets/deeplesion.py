@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os.path as osp
 from collections import defaultdict
@@ -12,7 +13,13 @@ from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from .dl_info import COARSE_LESION_TYPES, UNLABELLED_TYPE, LesionRow, read_dl_info
+from .dl_info import (
+    COARSE_LESION_TYPES,
+    UNLABELLED_TYPE,
+    LesionRow,
+    fit_boxes_to_images,
+    read_dl_info,
+)
 
 CLASS_MODES = ('agnostic', 'coarse_type')
 NOISY_LESION_POLICIES = ('keep', 'ignore', 'drop')
@@ -48,6 +55,10 @@ class DeepLesionDataset(BaseDetDataset):
             patients). The same ``fraction`` and ``seed`` give complementary parts.
         **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``data_root``, ``ann_file``,
             ``data_prefix=dict(img=...)``, ``pipeline``, ``test_mode``, ...).
+
+    Boxes reaching outside ``Image_size`` are clipped to it and boxes of zero area dropped
+    (:func:`~.dl_info.fit_boxes_to_images`), with a warning that counts both; a key slice left
+    without a lesion is dropped with them.
 
     Each data item (before the pipeline) holds, with units in the names:
     ``img_path``, ``img_id`` (the ``File_name``), ``height``/``width`` (pixels),
@@ -95,7 +106,9 @@ class DeepLesionDataset(BaseDetDataset):
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        rows = read_dl_info(self.ann_file)
+        rows, repairs = fit_boxes_to_images(read_dl_info(self.ann_file))
+        if repairs.clipped or repairs.dropped:
+            print_log(repairs.describe(self.ann_file), logger='current', level=logging.WARNING)
         rows = self._select_rows(rows)
         by_slice: dict[str, list[LesionRow]] = defaultdict(list)
         for row in rows:

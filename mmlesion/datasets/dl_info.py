@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DL_INFO_COLUMNS: tuple[str, ...] = (
@@ -230,11 +230,19 @@ def read_dl_info(path: str | Path) -> list[LesionRow]:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        DLInfoError: a column is missing (named), or a cell is malformed (line and column named).
+        DLInfoError: a column is missing (named), a cell is malformed (line and column named),
+            or the file is not a UTF-8 CSV.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'DeepLesion annotation file not found: {path}')
+    try:
+        return _read_rows(path)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DLInfoError(f'{path}: not a UTF-8 CSV file ({error})') from error
+
+
+def _read_rows(path: Path) -> list[LesionRow]:
     with path.open(newline='', encoding='utf-8-sig') as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
@@ -253,6 +261,50 @@ def read_dl_info(path: str | Path) -> list[LesionRow]:
             cells = {name: record[i] for name, i in index.items()}
             rows.append(_parse_row(path, line, cells))
     return rows
+
+
+@dataclass(frozen=True)
+class BoxRepairs:
+    """What :func:`fit_boxes_to_images` changed: boxes clipped to the image, boxes dropped."""
+
+    clipped: int
+    dropped: int
+    #: ``File_name``s of the dropped rows (zero area inside the image).
+    dropped_files: tuple[str, ...]
+
+    def describe(self, source: str | Path) -> str:
+        shown = ', '.join(self.dropped_files[:5]) + (' ...' if self.dropped >= 5 else '')
+        parts = []
+        if self.clipped:
+            parts.append(f'{self.clipped} box(es) reaching outside the image were clipped to it')
+        if self.dropped:
+            parts.append(f'{self.dropped} box(es) of zero area were dropped ({shown})')
+        return f'{source}: ' + '; '.join(parts)
+
+
+def fit_boxes_to_images(rows: Sequence[LesionRow]) -> tuple[list[LesionRow], BoxRepairs]:
+    """Clip every box to its row's ``Image_size`` and drop boxes left without area.
+
+    A box is clipped to ``[0, width] x [0, height]`` pixels; a box with ``x2 <= x1`` or
+    ``y2 <= y1`` after clipping (degenerate in the file, or wholly outside the image) is dropped.
+
+    Returns:
+        The kept rows (in order, clipped where needed) and the counts of what changed.
+    """
+    kept, clipped, dropped = [], 0, []
+    for row in rows:
+        height, width = row.image_size
+        x1, y1, x2, y2 = row.bbox_px
+        box = (min(max(x1, 0.0), width), min(max(y1, 0.0), height))
+        box += (min(max(x2, 0.0), width), min(max(y2, 0.0), height))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            dropped.append(row.file_name)
+            continue
+        if box != row.bbox_px:
+            clipped += 1
+            row = replace(row, bbox_px=box)
+        kept.append(row)
+    return kept, BoxRepairs(clipped, len(dropped), tuple(dropped))
 
 
 def _join(values: Iterable[float], fmt: str = '{:.6g}') -> str:

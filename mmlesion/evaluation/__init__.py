@@ -8,6 +8,7 @@ from .functional import (
     deeplesion_froc_curve,
 )
 from .metrics import DeepLesionMetric
+from .subset_evaluation import evaluate_subsets
 
 __all__ = [
     'DEEPLESION_FPS',
@@ -16,4 +17,5 @@ __all__ = [
     'coco_map',
     'deeplesion_froc',
     'deeplesion_froc_curve',
+    'evaluate_subsets',
 ]

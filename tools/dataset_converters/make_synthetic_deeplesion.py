@@ -74,7 +74,7 @@ def progress_bar(results: Iterable, total: int) -> Iterable:
         from tqdm import tqdm
     except ImportError:
         return _printed_progress(results, total)
-    return tqdm(results, total=total, unit='patient', desc='generating')
+    return tqdm(results, total=total, unit='patient', desc='generating', disable=None)
 
 
 def _printed_progress(results: Iterable, total: int) -> Iterable:

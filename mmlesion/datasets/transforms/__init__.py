@@ -1,12 +1,19 @@
 from .hu_window import DEEPLESION_WIDE_WINDOW_HU, HUWindow, window_hu
 from .load_deeplesion_slices import LoadDeepLesionSlices, read_deeplesion_png
+from .neighbour_slices import neighbour_positions, stack_neighbours
+from .random_glcae import RandomGLCAE
+from .random_lesion_crop import RandomLesionCrop
 from .rescale_to_spacing import RescaleToSpacing
 
 __all__ = [
     'DEEPLESION_WIDE_WINDOW_HU',
     'HUWindow',
     'LoadDeepLesionSlices',
+    'RandomGLCAE',
+    'RandomLesionCrop',
     'RescaleToSpacing',
+    'neighbour_positions',
     'read_deeplesion_png',
+    'stack_neighbours',
     'window_hu',
 ]

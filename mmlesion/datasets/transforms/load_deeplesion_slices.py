@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os.path as osp
 
 import cv2
@@ -12,6 +11,7 @@ from mmdet.registry import TRANSFORMS
 from mmengine.logging import print_log
 
 from ..dl_info import HU_OFFSET
+from .neighbour_slices import stack_neighbours
 
 
 def read_deeplesion_png(path: str) -> np.ndarray:
@@ -52,9 +52,9 @@ class LoadDeepLesionSlices(BaseTransform):
 
     Neighbour ``k`` (``k = -(n-1)/2 .. (n-1)/2``) sits ``k * slice_interval_mm`` from the key
     slice. Its position in stored slices, ``key + k * slice_interval_mm / z_spacing``, is
-    usually fractional: the two enclosing stored slices are blended linearly. Positions beyond
-    the stored ``slice_range``, or slices missing on disk, take the nearest stored slice
-    (logged once per series).
+    usually fractional: the two enclosing stored slices are blended linearly
+    (:mod:`.neighbour_slices`). Positions beyond the stored ``slice_range``, or slices missing
+    on disk, take the nearest stored slice (logged once per series).
 
     Required Keys: ``img_path``, ``slice_interval_mm``, ``key_slice_index``, ``slice_range``
     (``spacing_mm`` and ``image_size`` are used when present).
@@ -87,33 +87,29 @@ class LoadDeepLesionSlices(BaseTransform):
         key_index = int(results['key_slice_index'])
         first, last = (int(v) for v in results['slice_range'])
         first, last = min(first, key_index), max(last, key_index)
-        z_spacing_mm = float(results['slice_interval_mm'])
 
-        cache: dict[int, np.ndarray] = {key_index: read_deeplesion_png(key_path)}
+        key_slice = read_deeplesion_png(key_path)
         expected = results.get('image_size')
-        if expected is not None and tuple(cache[key_index].shape) != tuple(expected):
+        if expected is not None and tuple(key_slice.shape) != tuple(expected):
             raise ValueError(
-                f'{key_path}: image is {cache[key_index].shape[0]}x{cache[key_index].shape[1]} '
+                f'{key_path}: image is {key_slice.shape[0]}x{key_slice.shape[1]} '
                 f'pixels but DL_info Image_size says {expected[0]}x{expected[1]}'
             )
+        loaded = {key_index: key_slice}
 
-        def stored(index: int) -> np.ndarray:
-            index = min(max(index, first), last)
-            if index not in cache:
-                cache[index] = self._read_nearest(series_dir, index, key_index, cache)
-            return cache[index]
+        def read(index: int) -> np.ndarray:
+            if index not in loaded:
+                loaded[index] = self._read_nearest(series_dir, index, key_index, loaded)
+            return loaded[index]
 
-        half = self.num_slices // 2
-        channels = []
-        for k in range(-half, half + 1):
-            position = key_index + k * self.slice_interval_mm / z_spacing_mm
-            lower = math.floor(position)
-            weight = position - lower
-            image = stored(lower)
-            if weight > 1e-6:
-                image = (1 - weight) * image + weight * stored(lower + 1)
-            channels.append(image)
-        img = np.stack(channels, axis=-1).astype(np.float32, copy=False)
+        img = stack_neighbours(
+            read,
+            key_index,
+            (first, last),
+            self.num_slices,
+            self.slice_interval_mm,
+            float(results['slice_interval_mm']),
+        )
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from tqdm import tqdm
@@ -13,18 +14,23 @@ class ProgressBarHook(Hook):
     validation value) and one per validation / test pass.
 
     Add it with ``custom_hooks = [..., dict(type='ProgressBarHook')]``. The log keeps its usual
-    lines; the bars go to stderr.
+    lines; the bars go to stderr, when it is a terminal (redirected to a file, no bars).
 
     Args:
         monitor: the validation metric shown on the training bar.
         desc: a label for the bars (e.g. the stage of a pipeline).
+        disable: ``None`` shows the bars only when stderr is a terminal; ``True`` never,
+            ``False`` always.
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self, monitor: str = 'deeplesion/mAP', desc: str = '') -> None:
+    def __init__(
+        self, monitor: str = 'deeplesion/mAP', desc: str = '', disable: bool | None = None
+    ) -> None:
         self.monitor = monitor
         self.desc = desc
+        self.disable = disable
         self._train_bar: tqdm | None = None
         self._eval_bar: tqdm | None = None
         self._best: float | None = None
@@ -35,7 +41,12 @@ class ProgressBarHook(Hook):
     def before_train(self, runner) -> None:
         total = runner.max_iters if runner.max_iters else None
         self._train_bar = tqdm(
-            total=total, initial=runner.iter, desc=self._label('train'), unit='it', leave=True
+            total=total,
+            initial=runner.iter,
+            desc=self._label('train'),
+            unit='it',
+            leave=True,
+            disable=self.disable,
         )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -44,7 +55,9 @@ class ProgressBarHook(Hook):
         self._train_bar.update(1)
         postfix = {'epoch': runner.epoch + 1}
         if outputs and 'loss' in outputs:
-            postfix['loss'] = f'{float(outputs["loss"]):.4f}'
+            loss = outputs['loss']
+            loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+            postfix['loss'] = f'{float(loss):.4f}'
         if self._best is not None:
             postfix[f'best {self.monitor.split("/")[-1]}'] = f'{self._best:.4f}'
         self._train_bar.set_postfix(postfix, refresh=False)
@@ -56,7 +69,11 @@ class ProgressBarHook(Hook):
 
     def _start_eval(self, phase: str, dataloader) -> None:
         self._eval_bar = tqdm(
-            total=len(dataloader), desc=self._label(phase), unit='batch', leave=False
+            total=len(dataloader),
+            desc=self._label(phase),
+            unit='batch',
+            leave=False,
+            disable=self.disable,
         )
 
     def _step_eval(self) -> None:

@@ -13,9 +13,25 @@ from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from ..regressors import load_regressor_weights
 from .batch_map import batch_map
 
 OBJECTIVES = ('surrogate', 'reinforce')
+#: The detector's data-preprocessor fields the enhancer's preprocessor takes over.
+NORMALISATION_AND_PADDING = (
+    'mean',
+    'std',
+    'bgr_to_rgb',
+    'rgb_to_bgr',
+    'pad_size_divisor',
+    'pad_value',
+    'pad_mask',
+    'mask_pad_value',
+    'pad_seg',
+    'seg_pad_value',
+    'boxtype2tensor',
+    'non_blocking',
+)
 
 
 @MODELS.register_module()
@@ -51,6 +67,10 @@ class FrozenDetectorEnhancer(BaseDetector):
         detector: mmdet detector config (the one the checkpoint was trained with).
         detector_checkpoint: path of the trained detector's checkpoint. ``None`` keeps random
             weights, with a loud warning (for tests only).
+        enhancer_checkpoint: optional checkpoint of a trained enhancer whose regressor
+            (``data_preprocessor.regressor.*``) is loaded into this one: an enhancer trained in
+            front of one detector placed in front of another (detector transfer), or at
+            inference. ``None``: the regressor starts at its ``init_params``.
         data_preprocessor: an ``AdaptiveCLAHEPreprocessor`` config; fields it leaves out
             (mean, std, padding, ...) are taken from ``detector['data_preprocessor']``.
         objective: ``'surrogate'`` or ``'reinforce'``.
@@ -64,6 +84,7 @@ class FrozenDetectorEnhancer(BaseDetector):
         detector: dict,
         data_preprocessor: dict,
         detector_checkpoint: str | None = None,
+        enhancer_checkpoint: str | None = None,
         objective: str = 'surrogate',
         map_delta_interval: int = 10,
         baseline_momentum: float = 0.9,
@@ -74,10 +95,13 @@ class FrozenDetectorEnhancer(BaseDetector):
         # ConfigDict: mmdet's detectors read train_cfg/test_cfg by attribute.
         detector = ConfigDict(copy.deepcopy(detector))
         # This model's preprocessor replaces the detector's, and inherits its normalisation and
-        # padding so that the frozen detector sees inputs exactly as in its training.
-        detector_preprocessor = dict(detector.pop('data_preprocessor', None) or {})
-        detector_preprocessor.pop('type', None)
-        data_preprocessor = {**detector_preprocessor, **data_preprocessor}
+        # padding so that the frozen detector sees inputs exactly as in its training (not its
+        # enhancement settings: a detector may have trained with random enhancement).
+        detector_preprocessor = detector.pop('data_preprocessor', None) or {}
+        inherited = {
+            k: v for k, v in detector_preprocessor.items() if k in NORMALISATION_AND_PADDING
+        }
+        data_preprocessor = {**inherited, **data_preprocessor}
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(detector)
         self.detector_checkpoint = detector_checkpoint
@@ -85,6 +109,8 @@ class FrozenDetectorEnhancer(BaseDetector):
         for param in self.detector.parameters():
             param.requires_grad_(False)
         self.detector.eval()
+        self.enhancer_checkpoint = enhancer_checkpoint
+        self._load_regressor(enhancer_checkpoint)
         self.objective = objective
         self.map_delta_interval = map_delta_interval
         self.baseline_momentum = baseline_momentum
@@ -136,6 +162,17 @@ class FrozenDetectorEnhancer(BaseDetector):
             )
         self.detector.load_state_dict(state, strict=True)
 
+    def _load_regressor(self, checkpoint: str | None) -> None:
+        if checkpoint is None:
+            return
+        regressor = getattr(self.data_preprocessor, 'regressor', None)
+        if regressor is None:
+            raise ValueError(
+                f'enhancer_checkpoint {checkpoint} given, but the data_preprocessor has no '
+                "regressor (mode 'learned' needs one)"
+            )
+        load_regressor_weights(regressor, checkpoint)
+
     def _accept_bare_detector_state(self, state_dict: dict, prefix: str, *args) -> None:
         """Rename a bare detector state dict (``backbone.…``) to this wrapper's keys."""
         if any(k.startswith(prefix + 'detector.') for k in state_dict):
@@ -149,6 +186,8 @@ class FrozenDetectorEnhancer(BaseDetector):
         regressor = getattr(self.data_preprocessor, 'regressor', None)
         if regressor is not None:
             regressor.init_weights()
+            # init_weights re-draws the trunk: a loaded enhancer must survive it.
+            self._load_regressor(self.enhancer_checkpoint)
 
     def train(self, mode: bool = True) -> FrozenDetectorEnhancer:
         super().train(mode)
@@ -205,10 +244,12 @@ class FrozenDetectorEnhancer(BaseDetector):
                     batch_inputs, original_inputs, batch_data_samples
                 )
                 losses['map_delta'] = batch_inputs.new_tensor(map_original - map_enhanced)
-            return losses
-        return self._reinforce_loss(
-            batch_inputs, original_inputs, batch_data_samples, param_log_prob
-        )
+        else:
+            losses = self._reinforce_loss(
+                batch_inputs, original_inputs, batch_data_samples, param_log_prob
+            )
+        losses.update(_parameter_stats(batch_data_samples, batch_inputs))
+        return losses
 
     # -- objectives ---------------------------------------------------------------------------
     def _detector_loss(
@@ -281,3 +322,17 @@ class FrozenDetectorEnhancer(BaseDetector):
             predicted = self.detector.predict(inputs.detach(), samples, rescale=False)
             maps.append(batch_map(predicted))
         return maps[0], maps[1]
+
+
+def _parameter_stats(
+    data_samples: list[DetDataSample], like: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Batch mean of the clip limit and grid size used (logged, not optimised), so that the
+    training log shows where the regressor is heading."""
+    stats = {}
+    for key, name in (('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')):
+        values = [s.metainfo.get(key) for s in data_samples]
+        values = [v for v in values if v is not None]
+        if values:
+            stats[f'{name}_mean'] = like.new_tensor(sum(values) / len(values))
+    return stats

@@ -1,0 +1,30 @@
+# The demo schedule on two CPU cores: the paper's Adam recipe (adam_100e.py) at a learning rate,
+# warm-up and cosine decay that train a small detector from scratch in minutes on the synthetic
+# DeepLesion (the paper's constant 1e-5 is for ImageNet-initialised ResNet-50s and 100 epochs).
+_base_ = './adam_100e.py'
+
+max_epochs = 12
+optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=2e-5,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+custom_hooks = [
+    dict(
+        type='EarlyStoppingHook',
+        monitor='deeplesion/mAP',
+        rule='greater',
+        min_delta=0.001,
+        patience=3,
+    ),
+]
+auto_scale_lr = dict(base_batch_size=8)

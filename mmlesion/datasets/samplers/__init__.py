@@ -1,0 +1,3 @@
+from .random_subset_sampler import RandomSubsetSampler
+
+__all__ = ['RandomSubsetSampler']

@@ -1,0 +1,62 @@
+"""One inference result as a picture: the slice the detector saw, its boxes, the enhancement."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+#: Draw small slices larger so that box labels stay legible, pixels.
+MIN_DISPLAY_SIDE = 512
+_TITLE_HEIGHT = 24
+_BOX_COLOR = (40, 40, 230)  # BGR red
+
+
+def _title(result) -> str:
+    clip, grid = result.clahe_clip_limit, result.clahe_grid_size
+    enhancement = 'no enhancement' if clip is None else f'clip {clip:.2f}  grid {grid:.2f}'
+    return f'{result.slice_name}  {enhancement}  {len(result.detections)} lesion(s)'
+
+
+def _label(detection) -> str:
+    size = '' if math.isnan(detection.long_side_mm) else f' {detection.long_side_mm:.0f}mm'
+    return f'{detection.label} {detection.score:.2f}{size}'
+
+
+def draw_detections(result, path: str | Path) -> np.ndarray:
+    """Write ``result.display`` with its detections and enhancement parameters as a PNG.
+
+    Args:
+        result: a :class:`~mmlesion.apis.lesion_inferencer.SliceResult` whose ``display`` is the
+            ``(H, W)`` slice in [0, 1] and whose boxes are in the same pixels.
+        path: the PNG to write.
+
+    Returns:
+        The written ``(H', W', 3)`` uint8 BGR image.
+    """
+    image = np.round(np.clip(result.display, 0.0, 1.0) * 255).astype(np.uint8)
+    scale = max(1, math.ceil(MIN_DISPLAY_SIDE / max(image.shape)))
+    if scale > 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    canvas = np.zeros((image.shape[0] + _TITLE_HEIGHT, image.shape[1], 3), np.uint8)
+    canvas[_TITLE_HEIGHT:] = image[..., None]
+    cv2.putText(canvas, _title(result), (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255))
+    for detection in result.detections:
+        x1, y1, x2, y2 = (round(float(v) * scale) for v in detection.bbox_px)
+        y1, y2 = y1 + _TITLE_HEIGHT, y2 + _TITLE_HEIGHT
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), _BOX_COLOR, 1)
+        cv2.putText(
+            canvas,
+            _label(detection),
+            (x1, max(y1 - 3, _TITLE_HEIGHT + 10)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            _BOX_COLOR,
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), canvas):
+        raise OSError(f'cannot write {path}')
+    return canvas

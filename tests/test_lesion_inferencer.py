@@ -1,0 +1,150 @@
+"""LesionInferencer and tools/infer.py on a real CT slice (pydicom's CT_small.dcm)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pydicom
+import pytest
+import torch
+from conftest import DEMO_CONFIGS, REPO_ROOT, tiny_detector_config
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
+
+from mmlesion.apis import LesionInferencer
+from mmlesion.utils import register_all_modules
+
+register_all_modules()
+CT_SMALL = get_testdata_file('CT_small.dcm')
+#: What the test enhancer's regressor outputs for every slice.
+ENHANCER_PARAMS = (3.0, 5.0)
+
+
+@pytest.fixture(scope='module')
+def detector(tmp_path_factory):
+    """A tiny (untrained) demo detector: its config file and checkpoint."""
+    root = tmp_path_factory.mktemp('detector')
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'))
+    cfg.model = tiny_detector_config()
+    cfg.dump(str(root / 'detector.py'))
+    torch.manual_seed(0)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, root / 'detector.pth')
+    return str(root / 'detector.py'), str(root / 'detector.pth')
+
+
+@pytest.fixture(scope='module')
+def enhancer(tmp_path_factory, detector):
+    """An enhancer checkpoint whose regressor always picks ENHANCER_PARAMS, with its config
+    stored in meta.cfg as the Runner stores it; and its config file."""
+    root = tmp_path_factory.mktemp('enhancer')
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    cfg.model.detector = tiny_detector_config()
+    cfg.model.detector_checkpoint = detector[1]
+    cfg.model.data_preprocessor.regressor.update(
+        input_size=32, base_channels=4, init_params=ENHANCER_PARAMS
+    )
+    model = MODELS.build(cfg.model)
+    torch.save(
+        {'state_dict': model.state_dict(), 'meta': {'cfg': cfg.pretty_text}},
+        root / 'enhancer.pth',
+    )
+    cfg.dump(str(root / 'enhancer.py'))
+    return str(root / 'enhancer.py'), str(root / 'enhancer.pth')
+
+
+def test_detector_alone_on_a_dicom_slice(detector):
+    inferencer = LesionInferencer(*detector, device='cpu', score_thr=0.0)
+    (result,) = inferencer(CT_SMALL)
+    assert result.slice_name == 'CT_small.dcm' and result.slice_index == 0
+    assert result.clahe_clip_limit is None and result.clahe_grid_size is None
+    assert result.display.shape == (128, 128)
+    assert result.detections, 'an untrained detector still returns scored boxes at threshold 0'
+    spacing = 0.661468
+    for detection in result.detections:
+        x1, y1, x2, y2 = detection.bbox_px
+        assert 0 <= x1 < x2 <= 128 and 0 <= y1 < y2 <= 128
+        assert detection.label == 'lesion' and 0.0 <= detection.score <= 1.0
+        assert detection.long_side_mm == pytest.approx(max(x2 - x1, y2 - y1) * spacing)
+        assert detection.short_side_mm == pytest.approx(min(x2 - x1, y2 - y1) * spacing)
+
+
+def test_enhancer_chooses_the_parameters_and_changes_the_slice(detector, enhancer):
+    plain = LesionInferencer(*detector, device='cpu')(CT_SMALL)[0]
+    inferencer = LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
+    (result,) = inferencer(CT_SMALL)
+    assert result.clahe_clip_limit == pytest.approx(ENHANCER_PARAMS[0], abs=1e-4)
+    assert result.clahe_grid_size == pytest.approx(ENHANCER_PARAMS[1], abs=1e-4)
+    assert abs(result.display - plain.display).mean() > 0.01
+
+    # The same from the enhancer's config and checkpoint alone.
+    (again,) = LesionInferencer(*enhancer, device='cpu')(CT_SMALL)
+    assert again.clahe_clip_limit == pytest.approx(ENHANCER_PARAMS[0], abs=1e-4)
+    assert [d.bbox_px for d in again.detections] == [d.bbox_px for d in result.detections]
+
+
+def test_a_series_is_batched_and_written_out(detector, enhancer, tmp_path):
+    folder = tmp_path / 'series'
+    folder.mkdir()
+    uid = generate_uid()
+    for k, z in enumerate([5.0, 0.0, 10.0]):
+        ds = pydicom.dcmread(CT_SMALL)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = uid, generate_uid()
+        ds.ImagePositionPatient = [0.0, 0.0, z]
+        ds.save_as(folder / f'slice{k}.dcm')
+    inferencer = LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
+    results = inferencer(folder, batch_size=2, out_dir=tmp_path / 'out')
+    assert [r.slice_name for r in results] == ['slice1.dcm', 'slice0.dcm', 'slice2.dcm']
+    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    assert len(records) == 3 and 'display' not in records[0]
+    assert records[0]['clahe_clip_limit'] == pytest.approx(ENHANCER_PARAMS[0], abs=1e-4)
+    assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
+        'series_slice0.png',
+        'series_slice1.png',
+        'series_slice2.png',
+    ]
+
+
+def test_resampling_config_needs_a_spacing(detector, tmp_path):
+    cfg = Config.fromfile(detector[0])
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': 1.0})
+    cfg.test_dataloader.dataset.pipeline = pipeline
+    cfg.dump(str(tmp_path / 'resampling.py'))
+    inferencer = LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+    (result,) = inferencer(CT_SMALL)
+    # 0.66 mm pixels resampled to 1 mm and the boxes mapped back to the original pixels.
+    assert result.display.shape == (128, 128)
+    assert all(math.isfinite(v) for v in result.spacing_mm)
+    ds = pydicom.dcmread(CT_SMALL)
+    del ds.PixelSpacing
+    ds.save_as(tmp_path / 'no_spacing.dcm')
+    with pytest.raises(ValueError, match='pixel spacing is unknown'):
+        inferencer(tmp_path / 'no_spacing.dcm')
+
+
+def test_infer_tool_writes_json_and_png(detector, enhancer, tmp_path):
+    command = [
+        sys.executable,
+        str(REPO_ROOT / 'tools' / 'infer.py'),
+        CT_SMALL,
+        '--config',
+        detector[0],
+        '--checkpoint',
+        detector[1],
+        '--enhancer-checkpoint',
+        enhancer[1],
+        '--out',
+        str(tmp_path),
+        '--device',
+        'cpu',
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert '1 slice(s)' in done.stdout
+    assert (tmp_path / 'predictions.json').is_file()
+    assert (tmp_path / 'CT_small_CT_small.png').is_file()

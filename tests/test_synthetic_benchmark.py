@@ -1,0 +1,65 @@
+"""The synthetic benchmark's bookkeeping: seed folders and the records of its JSON."""
+
+import pytest
+
+from mmlesion.apis.demo import DemoSettings
+from mmlesion.apis.synthetic_benchmark import BenchmarkSettings, seed_record
+
+
+def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
+    settings = BenchmarkSettings(seeds=(0, 1), demo=DemoSettings())
+    first, second = (settings.seed_settings(s) for s in (0, 1))
+    assert (first.work_dir, first.data_root) == ('work_dirs/demo', 'data/synthetic_deeplesion')
+    assert (second.work_dir, second.data_root) == (
+        'work_dirs/demo_seed1',
+        'data/synthetic_deeplesion_seed1',
+    )
+    assert second.seed == 1 and second.detector_config == first.detector_config
+
+
+def test_seed_record_keeps_the_metrics_in_percent():
+    metrics = {'deeplesion/mAP': 0.05, 'deeplesion/AP50': 0.1, 'deeplesion/avg_sens': 0.2}
+    metrics['deeplesion/liver_mAP'] = 0.03
+    report = {
+        'machine': 'cpu',
+        'test': {'identity': metrics, 'learned': {**metrics, 'deeplesion/mAP': 0.07}},
+        'test_by_profile': {'learned': {'noisy': {'deeplesion/mAP': 0.04, 'num_images': 3.0}}},
+        'enhancer_curve': {'epoch': [1]},
+        'timing': {'overhead_pct': 9.0},
+        'stage_seconds': {'data': 1.0},
+    }
+    record = seed_record(DemoSettings(seed=2), report)
+    assert record['seed'] == 2 and record['device'] == 'cpu'
+    assert record['map'] == pytest.approx({'identity': 5.0, 'learned': 7.0})
+    assert record['ap50']['learned'] == pytest.approx(10.0)
+    assert record['froc_avg']['identity'] == pytest.approx(20.0)
+    assert record['map_by_profile'] == {'learned': {'noisy': pytest.approx(4.0)}}
+    assert record['timings'] == {'overhead_pct': 9.0}
+
+
+def test_markdown_tables_and_the_ordering_verdict():
+    from mmlesion.apis.synthetic_benchmark import benchmark_markdown
+
+    def record(seed, learned):
+        maps = {'identity': 4.0, 'glcae_fixed': 5.0, 'clahe_fixed': 5.5, 'learned': learned}
+        return {
+            'seed': seed,
+            'map': maps,
+            'ap50': maps,
+            'froc_avg': maps,
+            'map_by_profile': {m: {'noisy': v} for m, v in maps.items()},
+            'timings': {
+                'detector_img_per_s': 30.0,
+                'enhanced_img_per_s': 25.0,
+                'enhancement_ms': 5.0,
+                'overhead_pct': 15.0,
+            },
+        }
+
+    ablation = {'ablation': '4 FC layers', 'map': 6.1, 'ap50': 12.0, 'froc_avg': 20.0}
+    text = benchmark_markdown({'runs': [record(0, 6.0), record(1, 6.5)], 'ablations': [ablation]})
+    assert '| learned GLCAE | 6.00 | 6.50 | 6.25 |' in text
+    assert 'on every seed: yes' in text
+    assert '| 4 FC layers | 6.10 | 12.00 | 20.00 |' in text
+    worse = benchmark_markdown({'runs': [record(0, 6.0), record(1, 4.5)]})
+    assert 'on every seed: no' in worse
