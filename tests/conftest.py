@@ -94,6 +94,31 @@ def write_series(root: Path, folder: str, indices, size=(64, 64)) -> None:
 
 
 @pytest.fixture
+def mmengine_log():
+    """The messages logged through mmengine's current logger while the test runs, as a list.
+
+    A handler on the logger itself, not ``capsys``: mmengine's stream handler keeps the
+    ``sys.stdout`` of the moment the logger was first made, which an earlier test may have
+    captured, so the test's own ``capsys`` can see nothing of it.
+    """
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(f'{record.levelname} {record.getMessage()}')
+
+    logger = MMLogger.get_current_instance()
+    handler = _Collect(level=logging.DEBUG)
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
 def quirky_deeplesion(tmp_path: Path) -> Path:
     """Six lesions on five key slices in four series, three patients, all three splits.
 

@@ -63,3 +63,44 @@ def test_markdown_tables_and_the_ordering_verdict():
     assert '| 4 FC layers | 6.10 | 12.00 | 20.00 |' in text
     worse = benchmark_markdown({'runs': [record(0, 6.0), record(1, 4.5)]})
     assert 'on every seed: no' in worse
+
+
+def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
+    from mmlesion.apis.synthetic_benchmark import merge_results
+
+    def run(seed, device, detector='configs/demo/faster_rcnn_r18_synth.py', value=1.0):
+        return {
+            'seed': seed,
+            'device': device,
+            'detector_config': detector,
+            'enhancer_config': 'e.py',
+            'value': value,
+        }
+
+    cpu = {'machine': 'cpu', 'runs': [run(0, 'cpu'), run(1, 'cpu')], 'ablations': [{'a': 1}]}
+    gpu = {'machine': 'H200', 'runs': [run(0, 'H200', 'configs/gpu/r50.py')]}
+    merged = merge_results(cpu, gpu)
+    runs = [(r['seed'], r['device']) for r in merged['runs']]
+    assert runs == [(0, 'cpu'), (1, 'cpu'), (0, 'H200')]
+    assert merged['ablations'] == [{'a': 1}] and merged['machine'] == 'cpu'
+    # The same seed, device and configs again: the newer run replaces the older.
+    again = merge_results(merged, {'machine': 'cpu', 'runs': [run(1, 'cpu', value=2.0)]})
+    assert [r['value'] for r in again['runs'] if r['seed'] == 1] == [2.0]
+    assert len(again['runs']) == 3
+
+
+def test_presets_name_existing_configs():
+    from pathlib import Path
+
+    from mmlesion.apis.demo import PRESETS
+
+    root = Path(__file__).resolve().parents[1]
+    for name in PRESETS:
+        settings = DemoSettings.from_preset(name, seed=3, work_dir=None)
+        assert settings.seed == 3  # an override
+        for key in ('detector_config', 'enhancer_config', 'identity_config'):
+            assert (root / getattr(settings, key)).is_file(), (name, key)
+    gpu = DemoSettings.from_preset('paper_gpu')
+    assert gpu.image_size == 512 and gpu.work_dir != DemoSettings().work_dir
+    with pytest.raises(KeyError, match='unknown preset'):
+        DemoSettings.from_preset('paper_tpu')

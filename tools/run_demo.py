@@ -6,24 +6,32 @@ split. Writes results.md, results.json and figures into --work-dir. Finished sta
 on a re-run unless --force.
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
+    python tools/run_demo.py --preset paper_gpu   # the paper-size models, on a GPU
 """
 
 import argparse
 import json
 import time
 
-from mmlesion.apis.demo import DemoPipeline, DemoSettings
+from mmlesion.apis.demo import PRESETS, DemoPipeline, DemoSettings
 
 
 def parse_args() -> argparse.Namespace:
-    defaults = DemoSettings()
     parser = argparse.ArgumentParser(description='Run the mmlesion demo end to end')
-    parser.add_argument('--work-dir', default=defaults.work_dir)
-    parser.add_argument('--data-root', default=defaults.data_root)
-    parser.add_argument('--seed', type=int, default=defaults.seed)
-    parser.add_argument('--num-patients', type=int, default=defaults.num_patients)
-    parser.add_argument('--image-size', type=int, default=defaults.image_size)
-    parser.add_argument('--difficulty', type=float, default=defaults.difficulty)
+    parser.add_argument(
+        '--preset',
+        choices=sorted(PRESETS),
+        default='demo',
+        help='config set: the CPU demo, or the paper-size models for a GPU (configs/gpu/)',
+    )
+    # Unset options take the preset's value.
+    parser.add_argument('--work-dir')
+    parser.add_argument('--data-root')
+    parser.add_argument('--seed', type=int)
+    parser.add_argument('--num-patients', type=int)
+    parser.add_argument('--image-size', type=int)
+    parser.add_argument('--difficulty', type=float)
+    parser.add_argument('--data-workers', type=int, help='processes generating the data')
     parser.add_argument('--force', action='store_true', help='re-run finished stages')
     parser.add_argument(
         '--detector-options',
@@ -42,7 +50,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    settings = DemoSettings(
+    settings = DemoSettings.from_preset(
+        args.preset,
         work_dir=args.work_dir,
         data_root=args.data_root,
         seed=args.seed,
@@ -52,12 +61,12 @@ def main() -> None:
         force=args.force,
         detector_options=args.detector_options,
         enhancer_options=args.enhancer_options,
+        data_workers=args.data_workers,
     )
     start = time.perf_counter()
     DemoPipeline(settings).run()
-    print(
-        f'Demo finished in {time.perf_counter() - start:.0f} s. Results: {args.work_dir}/results.md'
-    )
+    elapsed = time.perf_counter() - start
+    print(f'Demo finished in {elapsed:.0f} s. Results: {settings.work_dir}/results.md')
 
 
 if __name__ == '__main__':

@@ -50,6 +50,35 @@ class DemoSettings:
     detector_options: dict = field(default_factory=dict)
     enhancer_options: dict = field(default_factory=dict)
     num_examples: int = 6
+    data_workers: int = 2
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides) -> DemoSettings:
+        """The settings of a :data:`PRESETS` entry, with ``overrides`` (None values ignored)."""
+        if preset not in PRESETS:
+            raise KeyError(f'unknown preset {preset!r}; choose one of {sorted(PRESETS)}')
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**PRESETS[preset], **given})
+
+
+#: Named config sets of the main job. ``demo``: the CPU demo (``make demo``). ``paper_gpu``: the
+#: paper-size models (R50-FPN detector, ResNet-18 regressor at 512×512) for one GPU and a few
+#: minutes, on synthetic data generated at 512×512; configs/gpu/ says what differs from the
+#: paper's configs.
+PRESETS: dict[str, dict] = {
+    'demo': {},
+    'paper_gpu': {
+        'work_dir': 'work_dirs/paper_gpu',
+        'data_root': 'data/synthetic_deeplesion_512',
+        'image_size': 512,
+        'detector_config': 'configs/gpu/faster_rcnn_r50_fpn_synth_gpu.py',
+        'enhancer_config': 'configs/gpu/enhancer_r18_synth_gpu.py',
+        'identity_config': 'configs/gpu/baselines/identity_synth_gpu.py',
+        'glcae_fixed_config': 'configs/gpu/baselines/glcae_fixed_synth_gpu.py',
+        'clahe_fixed_config': 'configs/gpu/baselines/clahe_fixed_synth_gpu.py',
+        'data_workers': 16,
+    },
+}
 
 
 class DemoPipeline:
@@ -120,7 +149,7 @@ class DemoPipeline:
         summary = generate_dataset(
             s.data_root,
             config,
-            workers=2,
+            workers=s.data_workers,
             overwrite=True,
             progress=lambda it, total: tqdm(
                 it, total=total, desc='data', unit='patient', disable=None

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
+from mmlesion.models.detectors.frozen_detector_enhancer import NORMALISATION_AND_PADDING
 from mmlesion.models.regressors import enhancer_preprocessor_config
 
 from .ct_volume import CTVolume, Spacing
@@ -89,7 +90,7 @@ def _enhancer_model_config(
     else:
         preprocessor = enhancer_preprocessor_config(enhancer_checkpoint)
     # This detector's own normalisation and padding, not those of the enhancer's detector.
-    for key in ('mean', 'std', 'bgr_to_rgb', 'pad_size_divisor', 'pad_value'):
+    for key in NORMALISATION_AND_PADDING:
         preprocessor.pop(key, None)
     return {
         'type': 'FrozenDetectorEnhancer',

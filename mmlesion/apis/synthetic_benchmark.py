@@ -9,8 +9,11 @@ changed field each, in front of the first seed's frozen detector. Results are co
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from . import runs
 from .demo import DemoPipeline, DemoSettings, machine_description
@@ -60,9 +63,27 @@ def _percent(metrics: dict[str, dict[str, float]], key: str) -> dict[str, float]
     return {method: 100.0 * values[key] for method, values in metrics.items()}
 
 
+def learned_parameter_stats(predictions_file: str | Path) -> dict:
+    """Mean, standard deviation, min and max over the test slices of the clip limit and grid
+    size the learned enhancer chose: how image-specific its choice is."""
+    with open(predictions_file, 'rb') as f:
+        predictions = pickle.load(f)
+    stats = {}
+    for key, name in (('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')):
+        values = np.array([p[key] for p in predictions], dtype=np.float64)
+        stats[name] = {
+            'mean': float(values.mean()),
+            'std': float(values.std()),
+            'min': float(values.min()),
+            'max': float(values.max()),
+        }
+    return stats
+
+
 def seed_record(settings: DemoSettings, report: dict) -> dict:
     """One seed's entry of ``synthetic_benchmark.json`` from its main-job report."""
     test = report['test']
+    predictions = Path(settings.work_dir) / 'evaluation' / 'predictions_learned.pkl'
     record = {
         'seed': settings.seed,
         'device': report['machine'],
@@ -75,6 +96,9 @@ def seed_record(settings: DemoSettings, report: dict) -> dict:
             for method, groups in report.get('test_by_profile', {}).items()
         },
         'enhancer_curve': report['enhancer_curve'],
+        'learned_parameters': (
+            learned_parameter_stats(predictions) if predictions.is_file() else None
+        ),
         'timings': report['timing'],
         'stage_seconds': report['stage_seconds'],
         'data': {
@@ -99,17 +123,21 @@ def run_ablations(settings: DemoSettings, detector_checkpoint: str, work_dir: Pa
     rows = []
     for name, config in ABLATIONS:
         run_dir = work_dir / Path(config).stem
+        done = run_dir / 'ablation.json'
+        if done.is_file():  # finished before: reuse, as the main job's stages
+            rows.append(json.loads(done.read_text()))
+            continue
         trained = runs.train(config, str(run_dir), options, desc=name)
         metrics = runs.test(config, trained.best_checkpoint, str(run_dir), options, desc=name)
-        rows.append(
-            {
-                'ablation': name,
-                'config': config,
-                'seed': settings.seed,
-                **{k: 100.0 * metrics[v] for k, v in KEPT_METRICS.items()},
-                'train_seconds': trained.elapsed_s,
-            }
-        )
+        row = {
+            'ablation': name,
+            'config': config,
+            'seed': settings.seed,
+            **{k: 100.0 * metrics[v] for k, v in KEPT_METRICS.items()},
+            'train_seconds': trained.elapsed_s,
+        }
+        done.write_text(json.dumps(row, indent=2))
+        rows.append(row)
     return rows
 
 
@@ -127,9 +155,29 @@ def run_benchmark(settings: BenchmarkSettings, out_file: str | Path) -> dict:
     if settings.ablations and first is not None:
         result['ablations'] = run_ablations(first[0], first[1], work_dir / 'ablations')
     out_file = Path(out_file)
+    if out_file.is_file():
+        result = merge_results(json.loads(out_file.read_text()), result)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(result, indent=2))
     return result
+
+
+def _run_key(run: dict) -> tuple:
+    return run['seed'], run['device'], run['detector_config'], run['enhancer_config']
+
+
+def merge_results(old: dict, new: dict) -> dict:
+    """``new`` added to an earlier benchmark file: a run of the same seed, device and configs
+    is replaced, every other earlier run kept (CPU seeds and GPU runs share one file); the
+    ablations and machine of ``new`` replace the earlier ones only where ``new`` has them."""
+    replaced = {_run_key(run) for run in new['runs']}
+    kept = [run for run in old.get('runs', []) if _run_key(run) not in replaced]
+    merged = {**old, 'runs': kept + new['runs']}
+    if new.get('ablations'):
+        merged['ablations'] = new['ablations']
+        merged['machine'] = new['machine']
+    merged.setdefault('machine', new['machine'])
+    return merged
 
 
 #: Table labels of the compared pipelines.
@@ -195,6 +243,15 @@ def benchmark_markdown(result: dict) -> str:
             f'| {r["seed"]} | {t["detector_img_per_s"]:.1f} | {t["enhanced_img_per_s"]:.1f} | '
             f'{t["enhancement_ms"]:.1f} | {t["overhead_pct"]:.1f} % |'
         )
+    if all(r.get('learned_parameters') for r in runs_):
+        lines += ['', '| seed | learned clip limit on test slices | learned grid size |']
+        lines.append('|---:|---|---|')
+        for r in runs_:
+            cells = [
+                '{mean:.2f} ± {std:.2f} ({min:.2f}–{max:.2f})'.format(**r['learned_parameters'][k])
+                for k in ('clip_limit', 'grid_size')
+            ]
+            lines.append(f'| {r["seed"]} | ' + ' | '.join(cells) + ' |')
     if result.get('ablations'):
         lines += ['', '| enhancer (seed 0) | mAP | AP50 | avg. sens. |', '|---|---:|---:|---:|']
         first = runs_[0]

@@ -1,3 +1,3 @@
-from .hooks import ProgressBarHook
+from .hooks import ProgressBarHook, TrainTimeBudgetHook
 
-__all__ = ['ProgressBarHook']
+__all__ = ['ProgressBarHook', 'TrainTimeBudgetHook']

@@ -6,11 +6,14 @@ enhancer in front of the first seed's detector. Writes the JSON the README's tab
 
     python tools/analysis_tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
+    # the paper-size models on a GPU (configs/gpu/), added to the same file:
+    python tools/analysis_tools/synthetic_benchmark.py --preset paper_gpu --seeds 0 \\
+        --no-ablations --out gpu_benchmark.json
 """
 
 import argparse
 
-from mmlesion.apis.demo import DemoSettings
+from mmlesion.apis.demo import PRESETS, DemoSettings
 from mmlesion.apis.synthetic_benchmark import BenchmarkSettings, run_benchmark
 
 
@@ -20,7 +23,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, nargs='+', default=list(defaults.seeds))
     parser.add_argument('--work-dir', default=defaults.work_dir)
     parser.add_argument('--out', default='docs/results/synthetic_benchmark.json')
-    parser.add_argument('--num-patients', type=int, default=DemoSettings().num_patients)
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='demo')
+    parser.add_argument('--num-patients', type=int, help="default: the preset's")
+    parser.add_argument('--image-size', type=int, help="default: the preset's")
     parser.add_argument('--no-ablations', action='store_true', help='seeds only')
     return parser.parse_args()
 
@@ -30,7 +35,9 @@ def main() -> None:
     settings = BenchmarkSettings(
         work_dir=args.work_dir,
         seeds=tuple(args.seeds),
-        demo=DemoSettings(num_patients=args.num_patients),
+        demo=DemoSettings.from_preset(
+            args.preset, num_patients=args.num_patients, image_size=args.image_size
+        ),
         ablations=not args.no_ablations,
     )
     result = run_benchmark(settings, args.out)

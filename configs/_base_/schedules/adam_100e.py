@@ -11,17 +11,16 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-custom_hooks = [
-    # mmengine's default min_delta=0.1 would count almost no mAP change (mAP is in [0, 1]) as
-    # an improvement: 0.001 = 0.1 mAP points is the smallest gain worth waiting for.
-    dict(
-        type='EarlyStoppingHook',
-        monitor='deeplesion/mAP',
-        rule='greater',
-        min_delta=0.001,
-        patience=20,
-    ),
-]
+# mmengine's default min_delta=0.1 would count almost no mAP change (mAP is in [0, 1]) as an
+# improvement: 0.001 = 0.1 mAP points is the smallest gain worth waiting for.
+early_stopping = dict(
+    type='EarlyStoppingHook',
+    monitor='deeplesion/mAP',
+    rule='greater',
+    min_delta=0.001,
+    patience=20,
+)
+custom_hooks = [early_stopping]
 
 # `tools/train.py --auto-scale-lr` scales lr linearly from the paper's batch of 26.
 auto_scale_lr = dict(enable=False, base_batch_size=26)

@@ -1,3 +1,4 @@
 from .progress_bar_hook import ProgressBarHook
+from .train_time_budget_hook import TrainTimeBudgetHook
 
-__all__ = ['ProgressBarHook']
+__all__ = ['ProgressBarHook', 'TrainTimeBudgetHook']

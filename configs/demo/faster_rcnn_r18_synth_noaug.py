@@ -1,0 +1,15 @@
+# The demo detector trained as the paper trains its detector: on original slices only, without
+# RandomGLCAE. The frozen-detector comparison on it shows the domain shift that enhancement at
+# test time is for such a detector (README, "Why the demo detector sees enhanced slices").
+#   python tools/train.py configs/demo/faster_rcnn_r18_synth_noaug.py
+_base_ = './faster_rcnn_r18_synth.py'
+
+detector_train_pipeline = [
+    {{_base_.load_slices}},
+    {{_base_.hu_window}},
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomLesionCrop', crop_size=(128, 128)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
+]
+train_dataloader = dict(dataset=dict(pipeline=detector_train_pipeline))
