@@ -78,6 +78,36 @@ def test_mixed_sizes_are_enhanced_per_size_and_padded():
     assert torch.allclose(out['inputs'][1, :, :96, :112], normalise(alone), atol=1e-5)
 
 
+def test_mixed_sizes_share_one_regressor_pass_in_learned_mode():
+    batch = fake_batch(batch_size=3)
+    batch['inputs'][1] = batch['inputs'][1][:, :96, :112]
+    batch['data_samples'][1].set_metainfo({'img_shape': (96, 112)})
+    preprocessor = build(mode='learned', regressor=REGRESSOR).eval()
+    with torch.no_grad():
+        preprocessor.regressor.clip_head[-1].weight.normal_()
+    calls = []
+    preprocessor.regressor.register_forward_hook(lambda m, args, out: calls.append(args[0].shape))
+    with torch.no_grad():
+        out = preprocessor(batch)
+    assert calls == [(3, 1, 32, 32)]  # one pass, key slices resized to the regressor input
+    for i, image in enumerate(batch['inputs']):
+        key_slice = image[1][None, None] / 255
+        with torch.no_grad():
+            clip, grid = preprocessor.regressor(key_slice)
+        sample = out['data_samples'][i]
+        assert sample.clahe_clip_limit == pytest.approx(clip.item(), abs=1e-5)
+        assert sample.clahe_grid_size == pytest.approx(grid.item(), abs=1e-5)
+    small = (
+        glcae(
+            batch['inputs'][1][None] / 255,
+            out['data_samples'][1].clahe_clip_limit,
+            out['data_samples'][1].clahe_grid_size,
+        )[0]
+        * 255
+    )
+    assert torch.allclose(out['inputs'][1, :, :96, :112], normalise(small), atol=1e-4)
+
+
 @pytest.mark.parametrize(
     ('kwargs', 'message'),
     [

@@ -24,6 +24,7 @@ val_dataloader = dict(batch_size=26, dataset=dict(data_root=data_root))
 test_dataloader = dict(batch_size=26, dataset=dict(data_root=data_root))
 
 optim_wrapper = dict(
+    constructor='TrainableParamsOptimWrapperConstructor',  # frozen detector: one log line
     optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
     paramwise_cfg=dict(
         custom_keys={

@@ -1,3 +1,4 @@
 from .hooks import ProgressBarHook, TrainTimeBudgetHook
+from .optimizers import TrainableParamsOptimWrapperConstructor
 
-__all__ = ['ProgressBarHook', 'TrainTimeBudgetHook']
+__all__ = ['ProgressBarHook', 'TrainTimeBudgetHook', 'TrainableParamsOptimWrapperConstructor']

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmdet.registry import MODELS
 
@@ -93,18 +94,28 @@ class AdaptiveCLAHEPreprocessor(DetDataPreprocessor):
         return out
 
     def predict_params(
-        self, images: torch.Tensor, training: bool = False
+        self, images: list[torch.Tensor], training: bool = False
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-        """(clip ``(B,)``, grid ``(B,)``, log prob ``(B,)`` or ``None``) for ``images``
-        ``(B, C, H, W)`` in [0, 1]; ``(None, None, None)`` in identity mode."""
-        batch = images.shape[0]
+        """(clip ``(B,)``, grid ``(B,)``, log prob ``(B,)`` or ``None``) for ``images``, each
+        ``(C, H, W)`` in [0, 1]; ``(None, None, None)`` in identity mode.
+
+        The regressor runs once over the whole batch, also when the images differ in size:
+        their key slices (middle channel) are resized to the regressor's input first.
+        """
         if self.mode == 'identity':
             return None, None, None
         if self.mode == 'fixed':
-            clip = images.new_full((batch,), self.fixed_params[0])
-            grid = images.new_full((batch,), self.fixed_params[1])
+            clip = images[0].new_full((len(images),), self.fixed_params[0])
+            grid = images[0].new_full((len(images),), self.fixed_params[1])
             return clip, grid, None
-        key_slice = images[:, images.shape[1] // 2 : images.shape[1] // 2 + 1]
+        key_slices = [x[x.shape[0] // 2][None, None] for x in images]
+        if len({k.shape for k in key_slices}) > 1:
+            side = self.regressor.input_size
+            key_slices = [
+                F.interpolate(k, size=(side, side), mode='bilinear', align_corners=False)
+                for k in key_slices
+            ]
+        key_slice = torch.cat(key_slices)
         if training and self.sample_params:
             return self.regressor.sample(key_slice)
         clip, grid = self.regressor(key_slice)
@@ -115,8 +126,9 @@ class AdaptiveCLAHEPreprocessor(DetDataPreprocessor):
     ) -> tuple[list[torch.Tensor], torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """Enhance ``inputs`` (each ``(C, H, W)`` float in [0, intensity_max]).
 
-        Images of equal size are enhanced as one batch; a batch of mixed sizes (e.g. after
-        ``RescaleToSpacing``) is split into groups of equal size.
+        The parameters are predicted for the whole batch at once; the enhancement runs on
+        images of equal size as one batch, so a batch of mixed sizes (e.g. after
+        ``RescaleToSpacing``) is enhanced group by group.
 
         Returns:
             The enhanced images (same shapes and range), and the per-image clip limits,
@@ -124,30 +136,16 @@ class AdaptiveCLAHEPreprocessor(DetDataPreprocessor):
         """
         if self.mode == 'identity':
             return inputs, None, None, None
+        images = [(x / self.intensity_max).clamp(0, 1) for x in inputs]
+        clip, grid, log_prob = self.predict_params(images, training)
         groups: dict[tuple[int, ...], list[int]] = {}
-        for i, x in enumerate(inputs):
+        for i, x in enumerate(images):
             groups.setdefault(tuple(x.shape), []).append(i)
+        enhance = glcae if self.method == 'glcae' else clahe
         enhanced: list[torch.Tensor | None] = [None] * len(inputs)
-        clip_all, grid_all, log_prob_all = [], [], []
-        order = []
         for indices in groups.values():
-            images = torch.stack([inputs[i] for i in indices]) / self.intensity_max
-            clip, grid, log_prob = self.predict_params(images.clamp(0, 1), training)
-            if self.method == 'glcae':
-                result = glcae(images.clamp(0, 1), clip, grid)
-            else:
-                result = clahe(images.clamp(0, 1), clip, grid)
+            index = torch.as_tensor(indices, device=clip.device)
+            result = enhance(torch.stack([images[i] for i in indices]), clip[index], grid[index])
             for j, i in enumerate(indices):
                 enhanced[i] = result[j] * self.intensity_max
-            order.extend(indices)
-            clip_all.append(clip)
-            grid_all.append(grid)
-            if log_prob is not None:
-                log_prob_all.append(log_prob)
-        inverse = torch.argsort(torch.as_tensor(order))
-        clip = torch.cat(clip_all)[inverse.to(clip_all[0].device)]
-        grid = torch.cat(grid_all)[inverse.to(grid_all[0].device)]
-        log_prob = (
-            torch.cat(log_prob_all)[inverse.to(log_prob_all[0].device)] if log_prob_all else None
-        )
         return enhanced, clip, grid, log_prob
