@@ -1,6 +1,6 @@
 # The demo detector trained as the paper trains its detector: on original slices only, without
 # RandomGLCAE. The frozen-detector comparison on it shows the domain shift that enhancement at
-# test time is for such a detector (README, "Why the demo detector sees enhanced slices").
+# test time is for such a detector (README, "Differences from the paper").
 #   python tools/train.py configs/demo/faster_rcnn_r18_synth_noaug.py
 _base_ = './faster_rcnn_r18_synth.py'
 
