@@ -29,6 +29,7 @@ train_dataloader = dict(
     dataset=dict(pipeline={{_base_.train_pipeline}}),
 )
 optim_wrapper = dict(
+    constructor='TrainableParamsOptimWrapperConstructor',  # frozen detector: one log line
     optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
     paramwise_cfg=dict(
         custom_keys={
