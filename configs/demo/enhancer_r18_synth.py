@@ -9,7 +9,7 @@
 # this budget), and AdamW: with Adam's L2 form of weight decay at such a rate the decay term
 # outweighs the small gradients of the regressor's trunk, which collapsed to zero output within
 # 240 steps (measured: every slice then gets the same parameters).
-_base_ = './faster_rcnn_r18_synth.py'
+_base_ = ['./faster_rcnn_r18_synth.py', '../_base_/schedules/enhancer_adamw.py']
 
 model = dict(
     _delete_=True,
@@ -28,16 +28,7 @@ train_dataloader = dict(
     sampler=dict(_delete_=True, type='RandomSubsetSampler', num_samples=320),
     dataset=dict(pipeline={{_base_.train_pipeline}}),
 )
-optim_wrapper = dict(
-    constructor='TrainableParamsOptimWrapperConstructor',  # frozen detector: one log line
-    optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
-    paramwise_cfg=dict(
-        custom_keys={
-            'regressor.trunk': dict(lr_mult=0.1),
-            'regressor.stem': dict(lr_mult=0.1),
-        }
-    ),
-)
+optim_wrapper = {{_base_.enhancer_optim_wrapper}}
 param_scheduler = []
 train_cfg = dict(max_epochs=6, val_interval=1)
 default_hooks = dict(checkpoint=dict(interval=1))

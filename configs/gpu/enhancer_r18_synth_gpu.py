@@ -10,7 +10,7 @@
 # - length: epochs of 520 random training slices (20 iterations), at most 30, and a wall-clock
 #   budget (TrainTimeBudgetHook).
 #   python tools/run_demo.py --preset paper_gpu --image-size 512
-_base_ = '../enhancer_r18.py'
+_base_ = ['../enhancer_r18.py', '../_base_/schedules/enhancer_adamw.py']
 
 data_root = 'data/synthetic_deeplesion_512/'
 model = dict(detector=dict(backbone=dict(init_cfg=None)))
@@ -23,16 +23,7 @@ train_dataloader = dict(
 val_dataloader = dict(batch_size=26, dataset=dict(data_root=data_root))
 test_dataloader = dict(batch_size=26, dataset=dict(data_root=data_root))
 
-optim_wrapper = dict(
-    constructor='TrainableParamsOptimWrapperConstructor',  # frozen detector: one log line
-    optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
-    paramwise_cfg=dict(
-        custom_keys={
-            'regressor.trunk': dict(lr_mult=0.1),
-            'regressor.stem': dict(lr_mult=0.1),
-        }
-    ),
-)
+optim_wrapper = {{_base_.enhancer_optim_wrapper}}
 train_cfg = dict(max_epochs=30)
 train_time_budget_s = 90
 custom_hooks = [

@@ -6,9 +6,9 @@ enhancer in front of the first seed's detector. Writes the JSON the README's tab
 
     python tools/analysis_tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
-    # the paper-size models on a GPU (configs/gpu/), added to the same file:
+    # the paper-size models on a GPU (configs/gpu/); an existing --out file keeps its other runs:
     python tools/analysis_tools/synthetic_benchmark.py --preset paper_gpu --seeds 0 \\
-        --no-ablations --out gpu_benchmark.json
+        --no-ablations --out docs/results/synthetic_benchmark.json
 """
 
 import argparse
