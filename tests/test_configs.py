@@ -141,3 +141,42 @@ def test_test_config_can_dump_predictions(tmp_path):
     assert [e['type'] for e in cfg.test_evaluator] == ['DeepLesionMetric', 'DumpDetResults']
     with pytest.raises(ValueError, match=r'\.pkl'):
         prepare_test_config(str(CONFIGS / 'faster_rcnn_r50_fpn_deeplesion.py'), 'c', out='p.json')
+
+
+def validated_epochs(train_cfg: dict) -> list[int]:
+    """Epochs after which mmengine's EpochBasedTrainLoop runs validation for ``train_cfg``.
+
+    The loop is mmengine's own; the stub runner only counts epochs and records validations.
+    """
+    from unittest import mock
+
+    from mmengine.runner import EpochBasedTrainLoop
+
+    validated: list[int] = []
+    runner = mock.MagicMock()
+    args = {k: v for k, v in train_cfg.items() if k != 'type'}
+    dataloader = mock.MagicMock()
+    dataloader.__len__.return_value = 1
+    loop = EpochBasedTrainLoop(runner, dataloader=dataloader, **args)
+    runner.val_loop.run.side_effect = lambda: validated.append(loop.epoch)
+
+    def one_epoch():
+        loop._epoch += 1
+
+    loop.run_epoch = one_epoch
+    loop.run()
+    return validated
+
+
+def test_demo_detector_validates_from_epoch_4_and_shortened_runs_still_validate():
+    train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
+    assert validated_epochs(train_cfg) == [4, 6, 8, 10]
+    # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
+    assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
+    assert validated_epochs({**train_cfg, 'max_epochs': 1}) == [1]
+
+
+def test_demo_enhancer_validates_every_epoch():
+    assert validated_epochs(load('demo/enhancer_r18_synth.py').train_cfg.to_dict()) == list(
+        range(1, 7)
+    )

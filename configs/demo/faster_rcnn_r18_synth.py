@@ -1,7 +1,7 @@
 # CPU demo detector: the paper's Faster R-CNN + FPN recipe shrunk to train in minutes on two
 # cores on the synthetic DeepLesion (256×256 slices): ResNet-18 at half its width, 64-channel
 # FPN, smaller RoI head and samplers for 128-pixel training patches, Adam with a warm-up and
-# cosine decay over 12 epochs (configs/_base_/schedules/adam_demo.py).
+# cosine decay over 10 epochs (configs/_base_/schedules/adam_demo.py).
 #   python tools/train.py configs/demo/faster_rcnn_r18_synth.py
 _base_ = [
     '../_base_/models/faster_rcnn_r50_fpn.py',

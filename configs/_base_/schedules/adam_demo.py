@@ -3,7 +3,11 @@
 # DeepLesion (the paper's constant 1e-5 is for ImageNet-initialised ResNet-50s and 100 epochs).
 _base_ = './adam_100e.py'
 
-max_epochs = 12
+# 10 epochs, validated every 2 epochs from epoch 4 on (epoch 2 of the earlier 12-epoch schedule
+# scored 0.05 % mAP): the whole demo then fits its 20 minutes on two cores (README). The interval
+# is 4 until epoch 4 rather than `val_begin=4`, so that a shortened run (`train_cfg.max_epochs=2`)
+# still validates its last epoch and keeps a best checkpoint.
+max_epochs = 10
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
@@ -17,7 +21,7 @@ param_scheduler = [
         convert_to_iter_based=True,
     ),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+train_cfg = dict(max_epochs=max_epochs, val_interval=4, dynamic_intervals=[(4, 2)])
 custom_hooks = [
     dict(
         type='EarlyStoppingHook',

@@ -1,4 +1,4 @@
-# Demo-scale ablation (paper Table 4, patience 10 of 20): early-stopping patience 1 instead of 3.
+# Demo-scale ablation (paper Table 4, patience 10 of 20): early-stopping patience 1 instead of 2.
 _base_ = '../enhancer_r18_synth.py'
 custom_hooks = [
     dict(
