@@ -11,7 +11,6 @@ on a re-run unless --force.
 
 import argparse
 import json
-import time
 
 from mmlesion.apis.demo import PRESETS, DemoPipeline, DemoSettings
 
@@ -63,10 +62,8 @@ def main() -> None:
         enhancer_options=args.enhancer_options,
         data_workers=args.data_workers,
     )
-    start = time.perf_counter()
-    DemoPipeline(settings).run()
-    elapsed = time.perf_counter() - start
-    print(f'Demo finished in {elapsed:.0f} s. Results: {settings.work_dir}/results.md')
+    report = DemoPipeline(settings).run()
+    print(f'Demo finished in {report["total_s"]:.0f} s. Results: {settings.work_dir}/results.md')
 
 
 if __name__ == '__main__':
