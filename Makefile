@@ -27,6 +27,9 @@ $(STAMP): requirements.txt setup.py
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-build-isolation -e .
 	$(PY) -c "import cv2, mmcv.ops, mmdet, mmlesion; print('mmlesion', mmlesion.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
+	@# The fused CPU GLCAE kernel is optional for pip users, not here: a C++ compiler is already
+	@# needed for mmcv, and the tests compare the kernel with the torch ops.
+	$(PY) -c "from mmlesion.enhancement import native; assert native.available(), 'mmlesion.enhancement._glcae_native was not built: see the pip log above'; print('fused CPU GLCAE kernel: built')"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,6 +8,40 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 
 
+def native_extensions() -> dict:
+    """The fused CPU GLCAE kernel (``mmlesion.enhancement._glcae_native``), when torch is present.
+
+    Optional: without torch at build time or without a C++ compiler the package installs without
+    it and ``glcae`` uses its torch ops on every device (``mmlesion.enhancement.native``).
+    """
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        return {}
+
+    class BuildOptionalExtension(BuildExtension):
+        # setuptools' `optional` is not honoured by BuildExtension: a compile error would fail
+        # the whole installation instead of leaving the torch ops in charge.
+        def build_extension(self, ext) -> None:
+            try:
+                super().build_extension(ext)
+            except Exception as error:  # any compiler or linker failure
+                if not getattr(ext, 'optional', False):
+                    raise
+                print(f'WARNING: {ext.name} not built ({error}); glcae uses its torch ops')
+
+    extension = CppExtension(
+        'mmlesion.enhancement._glcae_native',
+        ['mmlesion/enhancement/csrc/glcae_cpu.cpp'],
+        # -ffp-contract=off: no fused multiply-adds, so float results follow the torch ops'
+        # rounding; -fopenmp: at::parallel_for spreads the images over torch's threads.
+        extra_compile_args=['-O3', '-ffp-contract=off', '-fopenmp'],
+        extra_link_args=['-fopenmp'],
+        optional=True,
+    )
+    return {'ext_modules': [extension], 'cmdclass': {'build_ext': BuildOptionalExtension}}
+
+
 def read_version() -> str:
     text = (HERE / 'mmlesion' / 'version.py').read_text()
     return re.search(r"__version__ = '([^']+)'", text).group(1)
@@ -40,4 +74,5 @@ setup(
     packages=find_packages(include=['mmlesion', 'mmlesion.*']),
     install_requires=INSTALL_REQUIRES,
     license='Apache-2.0',
+    **native_extensions(),
 )

@@ -31,8 +31,9 @@ from ._chunks import map_chunks
 from .clahe import clahe_images
 from .fusion_weights import fusion_weights, normalized_weight
 from .global_histogram import global_luts, lambda_candidates
-from .laplacian_pyramid import pyramid_fusion
+from .laplacian_pyramid import default_levels, pyramid_fusion
 from .linear_stretch import linear_stretch
+from .native import glcae_native, use_native
 
 
 def _glcae_images(
@@ -65,6 +66,7 @@ def glcae(
     exact: bool = True,
     lam_candidates: Tensor | None = None,
     return_lambda: bool = False,
+    backend: str = 'auto',
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Enhance a batch of images with GLCAE.
 
@@ -84,6 +86,10 @@ def glcae(
         lam_candidates: ``(L,)`` increasing ``lam`` values for the global branch;
             :func:`~.global_histogram.lambda_candidates` if None.
         return_lambda: Also return the global branch's ``lam``.
+        backend: ``'auto'``: the fused CPU kernel (:mod:`.native`) where it applies (CPU,
+            float32 or half, ``exact``, no gradient needed) and is compiled, the torch ops
+            otherwise; ``'torch'``: always the torch ops; ``'native'``: the kernel, or an error
+            where it cannot be used. Both compute the same forward pass (to float rounding).
 
     Returns:
         ``(B, C, H, W)`` in ``[0, 1]``, dtype and device of ``x``; with ``return_lambda``, also
@@ -97,10 +103,16 @@ def glcae(
     if lam_candidates is None:
         lam_candidates = lambda_candidates(device=x.device)
 
-    def run(images: Tensor, clip: Tensor, grid: Tensor) -> tuple[Tensor, Tensor]:
-        return _glcae_images(images, clip, grid, levels, exact, lam_candidates)
+    images = work.reshape(batch * channels, height, width)
+    if use_native(backend, work, clip, grid, exact=exact):
+        depth = default_levels(height, width) if levels is None else levels
+        out, lam = glcae_native(images, clip, grid, lam_candidates, depth)
+    else:
 
-    out, lam = map_chunks(run, work.reshape(batch * channels, height, width), clip, grid)
+        def run(images: Tensor, clip: Tensor, grid: Tensor) -> tuple[Tensor, Tensor]:
+            return _glcae_images(images, clip, grid, levels, exact, lam_candidates)
+
+        out, lam = map_chunks(run, images, clip, grid)
     out = out.view(batch, channels, height, width).to(x.dtype)
     if return_lambda:
         return out, lam.view(batch, channels)

@@ -152,7 +152,13 @@ class CLAHEParamRegressor(BaseModule):
             x = F.interpolate(
                 x, size=(self.input_size, self.input_size), mode='bilinear', align_corners=False
             )
-        features = self.trunk(self.stem(x))[-1]
+        stem = self.stem(x)
+        if stem.device.type == 'cpu':
+            # torch's CPU max pooling (the trunk's stem) is about 9x slower on NCHW than on
+            # channels-last tensors (2.6 vs 0.3 ms for 8x16x64x64, measured); the values are
+            # the same.
+            stem = stem.contiguous(memory_format=torch.channels_last)
+        features = self.trunk(stem)[-1]
         embedding = self.embed(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
         scores = torch.cat([self.clip_head(embedding), self.grid_head(embedding)], dim=1)
         return self._finite(scores)
