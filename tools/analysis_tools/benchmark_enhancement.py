@@ -7,7 +7,9 @@ slices:
 * OpenCV CLAHE, uint8, one image at a time;
 * the NumPy/OpenCV GLCAE baseline, one image at a time;
 * ``mmlesion.enhancement.clahe`` and ``glcae`` on CPU (``--cpu-batch``) and, when CUDA is
-  available, on the GPU (``--cuda-batch``);
+  available, on the GPU (``--cuda-batch``); on CPU ``glcae`` twice, through its fused kernel
+  (what inference uses, :mod:`mmlesion.enhancement.native`) and through its torch ops (what
+  training uses), when the kernel is compiled;
 * ``kornia.enhance.equalize_clahe`` on the same batches, when kornia is installed.
 
 Forward passes only, under ``torch.no_grad``; each figure is the median over ``--repeats`` timed
@@ -25,12 +27,13 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
 import torch
 
-from mmlesion.enhancement import clahe, default_levels, glcae
+from mmlesion.enhancement import clahe, default_levels, glcae, native
 from mmlesion.enhancement.reference_numpy import glcae_reference
 
 
@@ -129,7 +132,27 @@ def main() -> None:
             record('mmlesion clahe', device, batch, clahe, x, args.clip, args.grid)
             if kornia_clahe is not None:
                 record('kornia equalize_clahe', device, batch, kornia_clahe, x, args.clip, grid)
-            record('mmlesion glcae', device, batch, glcae, x, args.clip, args.grid)
+            if device == 'cpu' and native.available():
+                record(
+                    'mmlesion glcae (fused CPU kernel)',
+                    device,
+                    batch,
+                    glcae,
+                    x,
+                    args.clip,
+                    args.grid,
+                )
+                record(
+                    'mmlesion glcae (torch ops)',
+                    device,
+                    batch,
+                    partial(glcae, backend='torch'),
+                    x,
+                    args.clip,
+                    args.grid,
+                )
+            else:
+                record('mmlesion glcae (torch ops)', device, batch, glcae, x, args.clip, args.grid)
 
     baseline = {name: t for name, _, _, t in rows}.get('NumPy GLCAE (reference_numpy)')
     print(f'{args.size}x{args.size}, clip {args.clip}, grid {args.grid}, torch {torch.__version__}')

@@ -151,9 +151,12 @@ void level_histogram(const uint8_t* levels, int64_t n, int64_t* hist) {
 // global_histogram.histogram_mapping for one lambda: T(k) = round(255 cdf(k)) of the modified
 // histogram, in double precision with the same operations (and summation order) as the torch code.
 void histogram_mapping(const double* prob, double lam, int* mapping) {
+  // The modified histogram first (independent divisions, vectorised), then the running sum.
+  double modified[kBins];
+  for (int k = 0; k < kBins; ++k) modified[k] = (prob[k] + lam / kBins) / (1.0 + lam);
   double cdf = 0.0;
   for (int k = 0; k < kBins; ++k) {
-    cdf += (prob[k] + lam / kBins) / (1.0 + lam);
+    cdf += modified[k];
     const double t = round_even(cdf * (kBins - 1));
     mapping[k] = static_cast<int>(std::min(std::max(t, 0.0), static_cast<double>(kBins - 1)));
   }
@@ -224,6 +227,7 @@ void opencv_tile_lut(const int64_t* hist, int64_t clip, int64_t tile_pixels, flo
   const int64_t step = std::max<int64_t>(kBins / std::max<int64_t>(residual, 1), 1);
   // Bins <= k receive min(k / step + 1, residual) of the residual; the quotient is counted up
   // instead of divided (an integer division per entry was the slowest part of the tables).
+  float counts[kBins];
   int64_t quotient = 0, remainder = 0;
   for (int k = 0; k < kBins; ++k) {
     const int64_t bonus = std::min<int64_t>(quotient + 1, residual);
@@ -231,8 +235,10 @@ void opencv_tile_lut(const int64_t* hist, int64_t clip, int64_t tile_pixels, flo
       ++quotient;
       remainder = 0;
     }
-    const float count = static_cast<float>(cdf[k] + per_bin * (k + 1) + bonus);
-    const float level = round_even(count * scale);
+    counts[k] = static_cast<float>(cdf[k] + per_bin * (k + 1) + bonus);
+  }
+  for (int k = 0; k < kBins; ++k) {  // vectorised
+    const float level = round_even(counts[k] * scale);
     lut[k] = std::min(std::max(level, 0.0f), static_cast<float>(kBins - 1)) / 255.0f;
   }
 }
@@ -494,6 +500,9 @@ void shares_and_difference(Plane& global, const Plane& local, Plane& global_magn
 }
 
 // laplacian_pyramid.pyr_down: 5-tap binomial blur (reflect-101, replicate for sides <= 2), halved.
+// The blur is separable; the column pass runs first over whole rows (contiguous, vectorised) and
+// leaves half the rows to the strided row pass (torch filters rows first: same sums, other
+// rounding).
 Plane pyr_down(const Plane& in) {
   const int height = in.h, width = in.w;
   const int out_h = (height + 1) / 2, out_w = (width + 1) / 2;
@@ -504,33 +513,32 @@ Plane pyr_down(const Plane& in) {
   auto taps = [](float t0, float t1, float t2, float t3, float t4) {
     return (t0 + t4) + 4.0f * (t1 + t3) + 6.0f * t2;
   };
+  Plane cols(out_h, width);
+  for (int y = 0; y < out_h; ++y) {
+    const float* r0 = in.row(index(2 * y - 2, height));
+    const float* r1 = in.row(index(2 * y - 1, height));
+    const float* r2 = in.row(index(2 * y, height));
+    const float* r3 = in.row(index(2 * y + 1, height));
+    const float* r4 = in.row(index(2 * y + 2, height));
+    float* dst = cols.row(y);
+    for (int x = 0; x < width; ++x) dst[x] = taps(r0[x], r1[x], r2[x], r3[x], r4[x]);
+  }
   // Output columns whose five taps lie inside the row: 2x - 2 >= 0 and 2x + 2 <= width - 1.
   const int inner_begin = 1, inner_end = std::max(inner_begin, (width - 1) / 2);
-  Plane rows(height, out_w);
-  for (int y = 0; y < height; ++y) {
-    const float* src = in.row(y);
-    float* dst = rows.row(y);
+  Plane out(out_h, out_w);
+  for (int y = 0; y < out_h; ++y) {
+    const float* src = cols.row(y);
+    float* dst = out.row(y);
     for (int x = inner_begin; x < inner_end; ++x) {
       const float* t = src + 2 * x - 2;
-      dst[x] = taps(t[0], t[1], t[2], t[3], t[4]);
+      dst[x] = taps(t[0], t[1], t[2], t[3], t[4]) * (1.0f / 256.0f);
     }
     for (int x = 0; x < out_w; ++x) {
       if (x >= inner_begin && x < inner_end) continue;
       dst[x] = taps(src[index(2 * x - 2, width)], src[index(2 * x - 1, width)],
                     src[index(2 * x, width)], src[index(2 * x + 1, width)],
-                    src[index(2 * x + 2, width)]);
-    }
-  }
-  Plane out(out_h, out_w);
-  for (int y = 0; y < out_h; ++y) {
-    const float* r0 = rows.row(index(2 * y - 2, height));
-    const float* r1 = rows.row(index(2 * y - 1, height));
-    const float* r2 = rows.row(index(2 * y, height));
-    const float* r3 = rows.row(index(2 * y + 1, height));
-    const float* r4 = rows.row(index(2 * y + 2, height));
-    float* dst = out.row(y);
-    for (int x = 0; x < out_w; ++x) {
-      dst[x] = taps(r0[x], r1[x], r2[x], r3[x], r4[x]) * (1.0f / 256.0f);
+                    src[index(2 * x + 2, width)]) *
+               (1.0f / 256.0f);
     }
   }
   return out;
