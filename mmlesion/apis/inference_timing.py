@@ -81,7 +81,7 @@ def time_inference(
     cfg_options: dict | None = None,
     num_batches: int = 4,
     batch_size: int = 8,
-    repeats: int = 2,
+    repeats: int = 5,
     device: str | None = None,
 ) -> InferenceTiming:
     """Time ``model.test_step`` of the learned pipeline against the same frozen detector with

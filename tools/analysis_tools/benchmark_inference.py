@@ -26,7 +26,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--checkpoint', help='trained enhancer checkpoint (default: random)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--num-batches', type=int, default=4)
-    parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--device', help="'cpu' or 'cuda' (default: CUDA when available)")
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
