@@ -22,6 +22,29 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Inputs every enhancement op must survive: id -> (shape, fill value, or None for seeded noise).
+DEGENERATE_IMAGES = {
+    'black': ((2, 1, 24, 24), 0.0),
+    'constant': ((1, 2, 24, 24), 0.7),
+    'constant-hu': ((1, 1, 24, 24), -300.0),
+    'one-pixel': ((1, 1, 1, 1), None),
+    'tiny': ((1, 1, 2, 3), None),
+    'thin': ((1, 1, 7, 300), None),
+}
+
+
+@pytest.fixture(params=list(DEGENERATE_IMAGES))
+def degenerate_image(request: pytest.FixtureRequest):
+    """A ``(B, C, H, W)`` float32 degenerate image: black, constant (also in HU), one pixel,
+    2x3 or 7x300 noise (seeded)."""
+    import torch
+
+    shape, fill = DEGENERATE_IMAGES[request.param]
+    if fill is None:
+        return torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    return torch.full(shape, fill)
+
+
 def dl_info_header() -> str:
     from mmlesion.datasets.dl_info import DL_INFO_COLUMNS
 
