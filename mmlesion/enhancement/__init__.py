@@ -2,7 +2,8 @@
 
 ``glcae`` is the full enhancement; its pieces are public for reuse and testing: ``clahe``
 (OpenCV semantics), ``global_histogram_modification`` with ``tone_distortion``, the fusion
-``fusion_weights`` and the Laplacian ``pyramid_fusion``.
+``fusion_weights`` and the Laplacian ``pyramid_fusion``. ``glcae``'s inference on the CPU runs in
+a fused C++ kernel (:mod:`.native`, ``csrc/glcae_cpu.cpp``) when it is compiled.
 """
 
 from .clahe import clahe

@@ -6,7 +6,9 @@ the least tone distortion, :mod:`.global_histogram`) and local branch (CLAHE wit
 Laplacian-pyramid fusion (:mod:`.laplacian_pyramid`) -> clamp to ``[0, 1]``.
 
 The output is differentiable in ``x``, in ``clip_limit`` and in a fractional ``grid_size`` (see
-:mod:`.clahe`); the global branch's ``lam`` is an arg-min and is returned detached.
+:mod:`.clahe`); the global branch's ``lam`` is an arg-min and is returned detached. On the CPU,
+when nothing needs a gradient, the same forward pass runs in a fused C++ kernel
+(:mod:`.native`); the torch ops here remain its specification.
 
 Where this differs from the public reference code (``pengyan510/glcae``): the branches are fused
 through Laplacian pyramids as the paper describes, not by a per-pixel weighted average; ``lam``
