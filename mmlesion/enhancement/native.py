@@ -39,11 +39,17 @@ def available() -> bool:
     return _glcae_native is not None
 
 
+def needs_grad(*tensors: Tensor) -> bool:
+    """Whether autograd would record an op on ``tensors`` here."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def applicable(x: Tensor, *params: Tensor, exact: bool) -> bool:
     """Whether the kernel computes what the torch ops would: CPU float32, no gradient, OpenCV's
     tables (``exact``)."""
-    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *params))
-    return x.device.type == 'cpu' and x.dtype == torch.float32 and exact and not needs_grad
+    return (
+        x.device.type == 'cpu' and x.dtype == torch.float32 and exact and not needs_grad(x, *params)
+    )
 
 
 def use_native(backend: str, x: Tensor, *params: Tensor, exact: bool) -> bool:
@@ -63,7 +69,7 @@ def use_native(backend: str, x: Tensor, *params: Tensor, exact: bool) -> bool:
             raise ValueError(
                 "backend='native' needs float32 (or half) CPU images, exact=True and no "
                 f'gradient; got {x.dtype} on {x.device}, exact={exact}, grad required: '
-                f'{torch.is_grad_enabled() and any(t.requires_grad for t in (x, *params))}'
+                f'{needs_grad(x, *params)}'
             )
     return available() and usable
 

@@ -243,8 +243,9 @@ void opencv_tile_lut(const int64_t* hist, int64_t clip, int64_t tile_pixels, flo
   }
 }
 
-// torch.lerp(a, b, w) element formula.
-inline float lerp(float a, float b, float w) {
+// torch.lerp(a, b, w) element formula, for a float or a Float4 of values and one weight.
+template <typename T>
+inline T lerp(T a, T b, float w) {
   return w < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
 }
 
@@ -261,6 +262,14 @@ inline void level_position(float s, int& index, float& frac) {
   pos = std::min(std::max(pos, 0.0f), 255.0f);
   index = std::min(static_cast<int>(pos), kBins - 2);
   frac = pos - static_cast<float>(index);
+}
+
+// level_position of four values s.
+inline void level_position4(Float4 s, Int4& index, Float4& frac) {
+  const Float4 pos = min4(max4(((s * 2.0f - 1.0f) + 1.0f) * 127.5f, Float4{}), Float4{} + 255.0f);
+  index = __builtin_convertvector(pos, Int4);
+  index = index < kBins - 2 ? index : kBins - 2;
+  frac = pos - __builtin_convertvector(index, Float4);
 }
 
 // OpenCV's CLAHE tables of one image for an integer grid g, with the interpolation geometry of
@@ -302,7 +311,7 @@ struct ClaheTables {
     const float w = row_weight[y];
     if (!(w > 0.0f)) return top;
     const Float4 bottom = blend(luts.data() + lower[y]);
-    return w < 0.5f ? top + w * (bottom - top) : bottom - (bottom - top) * (1.0f - w);
+    return lerp(top, bottom, w);
   }
 };
 
@@ -385,20 +394,13 @@ void branches(const Plane& s, const float* global_table, const ClaheTables& floo
     float* local_row = local.row(y);
     int x = 0;
     for (; x + 4 <= width; x += 4) {
-      // level_position, four lanes.
-      const Float4 pos = min4(max4(((load4(src + x) * 2.0f - 1.0f) + 1.0f) * 127.5f, Float4{}),
-                              Float4{} + 255.0f);
-      Int4 index = __builtin_convertvector(pos, Int4);
-      index = index < kBins - 2 ? index : kBins - 2;
-      const Float4 frac = pos - __builtin_convertvector(index, Float4);
+      Int4 index;
+      Float4 frac;
+      level_position4(load4(src + x), index, frac);
       const Float4 low = gather4(global_table, index);
       store4(global_row + x, low + frac * (gather4(global_table + 1, index) - low));
       Float4 value = floor_grid.value4(y, x, index, frac);
-      if (ceil_grid != nullptr) {
-        const Float4 other = ceil_grid->value4(y, x, index, frac);
-        value = ceil_weight < 0.5f ? value + ceil_weight * (other - value)
-                                   : other - (other - value) * (1.0f - ceil_weight);
-      }
+      if (ceil_grid != nullptr) value = lerp(value, ceil_grid->value4(y, x, index, frac), ceil_weight);
       store4(local_row + x, value);
     }
     for (; x < width; ++x) {
