@@ -327,7 +327,7 @@ def detector_options(root: Path) -> dict:
 @pytest.fixture(scope='session')
 def trained_detector(data_root, tmp_path_factory) -> str:
     """The tiny demo detector trained one epoch on ``data_root`` through the Runner."""
-    from mmlesion.apis import runs
+    from mmlesion.experiments import runs
 
     work_dir = tmp_path_factory.mktemp('detector')
     result = runs.train(

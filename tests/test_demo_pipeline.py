@@ -3,8 +3,8 @@ test_runner_end_to_end.py and in `make demo`)."""
 
 import json
 
-from mmlesion.apis.demo import STAGES, DemoPipeline, DemoSettings
-from mmlesion.apis.demo_report import comparison_table, percent
+from mmlesion.experiments.demo import STAGES, DemoPipeline, DemoSettings
+from mmlesion.experiments.demo_report import comparison_table, percent
 
 
 class RecordingPipeline(DemoPipeline):

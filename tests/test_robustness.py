@@ -33,7 +33,7 @@ from mmdet.registry import MODELS
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from mmlesion.apis import runs
+from mmlesion.experiments import runs
 from mmlesion.datasets import DeepLesionDataset, DLInfoError, read_dl_info
 from mmlesion.datasets.dl_info import DL_INFO_COLUMNS, fit_boxes_to_images
 from mmlesion.datasets.transforms import LoadDeepLesionSlices, read_deeplesion_png

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import DEMO_CONFIGS, REPO_ROOT, data_options, detector_options, enhancer_options
 
-from mmlesion.apis import runs
+from mmlesion.experiments import runs
 
 DEMO = DEMO_CONFIGS
 METRIC_KEYS = {'deeplesion/mAP', 'deeplesion/AP50', 'deeplesion/sens@4', 'deeplesion/avg_sens'}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mmlesion.apis.demo import DemoSettings
-from mmlesion.apis.synthetic_benchmark import BenchmarkSettings, seed_record
+from mmlesion.experiments.demo import DemoSettings
+from mmlesion.experiments.synthetic_benchmark import BenchmarkSettings, seed_record
 
 
 def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
@@ -38,7 +38,7 @@ def test_seed_record_keeps_the_metrics_in_percent():
 
 
 def test_markdown_tables_and_the_ordering_verdict():
-    from mmlesion.apis.synthetic_benchmark import benchmark_markdown
+    from mmlesion.experiments.synthetic_benchmark import benchmark_markdown
 
     def record(seed, learned):
         maps = {'identity': 4.0, 'glcae_fixed': 5.0, 'clahe_fixed': 5.5, 'learned': learned}
@@ -66,7 +66,7 @@ def test_markdown_tables_and_the_ordering_verdict():
 
 
 def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
-    from mmlesion.apis.synthetic_benchmark import merge_results
+    from mmlesion.experiments.synthetic_benchmark import merge_results
 
     def run(seed, device, detector='configs/demo/faster_rcnn_r18_synth.py', value=1.0):
         return {
@@ -92,7 +92,7 @@ def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
 def test_presets_name_existing_configs():
     from pathlib import Path
 
-    from mmlesion.apis.demo import PRESETS
+    from mmlesion.experiments.demo import PRESETS
 
     root = Path(__file__).resolve().parents[1]
     for name in PRESETS:

@@ -12,7 +12,7 @@ on a re-run unless --force.
 import argparse
 import json
 
-from mmlesion.apis.demo import PRESETS, DemoPipeline, DemoSettings
+from mmlesion.experiments.demo import PRESETS, DemoPipeline, DemoSettings
 
 
 def parse_args() -> argparse.Namespace:

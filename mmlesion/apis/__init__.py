@@ -1,4 +1,7 @@
-"""High-level entry points: clinical CT loading, inference, and the main job's pipeline."""
+"""What a user calls for inference: clinical CT loading and :class:`LesionInferencer`.
+
+The main job and the benchmarks live in :mod:`mmlesion.experiments`.
+"""
 
 from .ct_volume import CTVolume
 from .lesion_inferencer import Detection, LesionInferencer, SliceResult

@@ -16,8 +16,8 @@ import argparse
 
 from mmengine.config import DictAction
 
-from mmlesion.apis.demo import machine_description
-from mmlesion.apis.inference_timing import time_inference
+from mmlesion.experiments.machine import machine_description
+from mmlesion.experiments.inference_timing import time_inference
 
 
 def parse_args() -> argparse.Namespace:

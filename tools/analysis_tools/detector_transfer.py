@@ -9,7 +9,7 @@ compares it alone, behind fixed GLCAE and behind the transferred enhancer on the
 
 import argparse
 
-from mmlesion.apis.detector_transfer import TransferSettings, run_detector_transfer
+from mmlesion.experiments.detector_transfer import TransferSettings, run_detector_transfer
 
 
 def parse_args() -> argparse.Namespace:

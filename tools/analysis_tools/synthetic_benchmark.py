@@ -13,8 +13,8 @@ enhancer in front of the first seed's detector. Writes the JSON the README's tab
 
 import argparse
 
-from mmlesion.apis.demo import PRESETS, DemoSettings
-from mmlesion.apis.synthetic_benchmark import BenchmarkSettings, run_benchmark
+from mmlesion.experiments.demo import PRESETS, DemoSettings
+from mmlesion.experiments.synthetic_benchmark import BenchmarkSettings, run_benchmark
 
 
 def parse_args() -> argparse.Namespace:

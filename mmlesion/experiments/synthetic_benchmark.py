@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import runs
-from .demo import DemoPipeline, DemoSettings, machine_description
+from .demo import DemoPipeline, DemoSettings
+from .machine import machine_description
 
 #: (name, config) of the demo-scale ablations of the paper's Table 4, and the reinforce objective.
 ABLATIONS = (

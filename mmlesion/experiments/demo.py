@@ -7,28 +7,21 @@ stages unless ``force`` is set (a forced stage also re-runs every stage after it
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from . import runs
+from .machine import machine_description
+from .methods import METHODS
 from .inference_timing import time_inference
 from .profile_breakdown import metrics_by_profile
 
 STAGES = ('data', 'detector', 'enhancer', 'evaluation', 'report')
 
-#: (name, label, config key) of the compared pipelines, in table order.
-METHODS = (
-    ('identity', 'detector alone', 'identity_config'),
-    ('glcae_fixed', 'fixed GLCAE (2.0, 8)', 'glcae_fixed_config'),
-    ('clahe_fixed', 'fixed CLAHE (2.0, 8)', 'clahe_fixed_config'),
-    ('learned', 'learned GLCAE (ours)', 'enhancer_config'),
-)
 
 
 @dataclass
@@ -220,18 +213,3 @@ class DemoPipeline:
         from .demo_report import write_report
 
         return write_report(self.work_dir, self.settings, data, detector, enhancer, evaluation)
-
-
-def machine_description() -> str:
-    """CPU model and core count, or the GPU name."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f'{cpu}, {torch.get_num_threads()} threads'

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .machine import machine_description
+from .methods import METHODS
+
 #: (metric key without prefix, column title) of the comparison table, values in percent.
 TABLE_COLUMNS = (
     ('mAP', 'mAP'),
@@ -137,8 +140,6 @@ def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> di
         plot_enhancer_curves,
         read_epoch_curves,
     )
-
-    from .demo import METHODS, machine_description
 
     work_dir = Path(work_dir)
     labels = {name: label for name, label, _ in METHODS}
