@@ -33,10 +33,10 @@ from mmdet.registry import MODELS
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from mmlesion.experiments import runs
 from mmlesion.datasets import DeepLesionDataset, DLInfoError, read_dl_info
 from mmlesion.datasets.dl_info import DL_INFO_COLUMNS, fit_boxes_to_images
 from mmlesion.datasets.transforms import LoadDeepLesionSlices, read_deeplesion_png
+from mmlesion.experiments import runs
 from mmlesion.models import CLAHEParamRegressor
 from mmlesion.models.regressors import load_regressor_weights
 from mmlesion.utils import register_all_modules
@@ -98,7 +98,7 @@ def test_boxes_outside_the_image_are_clipped_and_zero_area_ones_dropped(tmp_path
         # Wholly outside the image: zero area once clipped. Dropped.
         REAL_STYLE_ROWS[1].replace('"295.1, 195.2, 325.3, 217"', '"600, 195.2, 640, 217"'),
     ]
-    parsed = read_dl_info(write_csv(tmp_path, rows))
+    parsed = read_dl_info(write_csv(tmp_path, rows), coordinate_base=0)
     kept, repairs = fit_boxes_to_images(parsed)
     assert (repairs.clipped, repairs.dropped) == (1, 2)
     assert [r.bbox_px for r in kept] == [(395.0, 395.0, 512.0, 512.0), (0.0, 15.0, 35.0, 45.0)]
@@ -127,7 +127,7 @@ def test_dataset_logs_how_many_boxes_it_repaired(quirky_deeplesion, mmengine_log
     ids = [dataset.get_data_info(i)['img_id'] for i in range(len(dataset))]
     assert '000001_01_01_012.png' not in ids  # its only lesion was dropped
     first = dataset.get_data_info(ids.index('000001_01_01_010.png'))
-    assert first['instances'][0]['bbox'] == [15.0, 20.0, 64.0, 40.0]
+    assert first['instances'][0]['bbox'] == [14.0, 19.0, 64.0, 39.0]  # 1-based cells
 
 
 _VALID_CELLS = next(csv.reader([REAL_STYLE_ROWS[0]]))

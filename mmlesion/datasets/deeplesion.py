@@ -15,6 +15,7 @@ from mmengine.logging import print_log
 
 from .dl_info import (
     COARSE_LESION_TYPES,
+    RELEASE_COORDINATE_BASE,
     UNLABELLED_TYPE,
     LesionRow,
     fit_boxes_to_images,
@@ -53,6 +54,10 @@ class DeepLesionDataset(BaseDetDataset):
             ``dict(fraction=0.15, seed=0, part='holdout')`` keeps a seeded random 15 % of the
             patients, ``part='rest'`` keeps the other 85 % (the paper validates on held-out
             patients). The same ``fraction`` and ``seed`` give complementary parts.
+        coordinate_base: index of the first pixel in ``Measurement_coordinates`` and
+            ``Bounding_boxes``: 1 (the release, MATLAB style; subtracted on reading, as its
+            authors' 3DCE and MULAN loaders do) or 0 (the cells taken as they stand, what
+            mmlesion did before). Boxes and RECIST points in the data items are 0-based.
         **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``data_root``, ``ann_file``,
             ``data_prefix=dict(img=...)``, ``pipeline``, ``test_mode``, ...).
 
@@ -82,6 +87,7 @@ class DeepLesionDataset(BaseDetDataset):
         patient_ids: Sequence[int] | None = None,
         lesion_types: Sequence[int] | None = None,
         patient_holdout: dict | None = None,
+        coordinate_base: int = RELEASE_COORDINATE_BASE,
         metainfo: dict | None = None,
         **kwargs,
     ) -> None:
@@ -101,12 +107,13 @@ class DeepLesionDataset(BaseDetDataset):
         self.patient_ids = None if patient_ids is None else {int(p) for p in patient_ids}
         self.lesion_types = None if lesion_types is None else {int(t) for t in lesion_types}
         self.patient_holdout = patient_holdout
+        self.coordinate_base = coordinate_base
         if metainfo is None and class_mode == 'coarse_type':
             metainfo = {'classes': COARSE_LESION_TYPES, 'palette': _type_palette()}
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        rows, repairs = fit_boxes_to_images(read_dl_info(self.ann_file))
+        rows, repairs = fit_boxes_to_images(read_dl_info(self.ann_file, self.coordinate_base))
         if repairs.clipped or repairs.dropped:
             print_log(repairs.describe(self.ann_file), logger='current', level=logging.WARNING)
         rows = self._select_rows(rows)

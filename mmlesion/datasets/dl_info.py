@@ -6,6 +6,14 @@ Several rows can share one ``File_name``: several lesions on one key slice.
 
 Parsing reads no image and keeps every column's meaning, with units in the field names. Every
 malformed value raises :class:`DLInfoError` naming the file, the line and the column.
+
+Pixel coordinates: the release's ``Measurement_coordinates`` and ``Bounding_boxes`` count pixels
+from 1 (MATLAB style). Its authors' loaders subtract 1 from both on reading ("coordinates in info
+file start from 1": ``rcnn/dataset/DeepLesion.py`` of 3DCE and ``maskrcnn/data/datasets/
+DeepLesion.py`` of MULAN, both in ``rsummers11/CADLab``), and so does :func:`read_dl_info` by
+default (``coordinate_base=1``); :func:`write_dl_info` adds the 1 back. In memory every
+coordinate is 0-based. ``Lesion_diameters_Pixel_`` are lengths and need no shift. The shift is
+done on the decimal text, so that a value written and read back is the same float as before.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import csv
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
 DL_INFO_COLUMNS: tuple[str, ...] = (
@@ -57,6 +66,11 @@ SPLIT_CODES: dict[int, str] = {1: 'train', 2: 'val', 3: 'test'}
 #: DeepLesion PNGs store HU + 32768 as uint16.
 HU_OFFSET = 32768
 
+#: Index of the first pixel in the release's ``Measurement_coordinates`` and ``Bounding_boxes``
+#: (see the module docstring). ``0`` reads and writes the cells unshifted.
+RELEASE_COORDINATE_BASE = 1
+COORDINATE_BASES = (0, 1)
+
 
 class DLInfoError(ValueError):
     """A malformed ``DL_info.csv``: the message names the file, the line and the column."""
@@ -66,7 +80,8 @@ class DLInfoError(ValueError):
 class LesionRow:
     """One row of ``DL_info.csv`` (one lesion), parsed.
 
-    Pixel coordinates are 0-based (x to the right, y down) in the original image.
+    Pixel coordinates are 0-based (x to the right, y down) in the original image: the file's
+    1-based cells minus 1 when read with ``coordinate_base=1`` (see the module docstring).
     """
 
     file_name: str
@@ -162,6 +177,14 @@ class _RowParser:
             raise self.error(column, 'expected finite numbers')
         return values
 
+    def pixel_coordinates(self, column: str, count: int, base: int) -> tuple[float, ...]:
+        """``count`` coordinates, made 0-based by subtracting ``base`` in decimal arithmetic
+        (so that ``"13.346"`` with base 1 gives exactly ``float("12.346")``)."""
+        values = self.numbers(column, count)  # checks count and finiteness, names the cell
+        if base == 0:
+            return values
+        return tuple(float(Decimal(p.strip()) - base) for p in self.text(column).split(','))
+
     def optional_number(self, column: str) -> float | None:
         text = self.text(column)
         if text == '' or text.lower() == 'nan':
@@ -173,7 +196,7 @@ class _RowParser:
         return value if math.isfinite(value) else None
 
 
-def _parse_row(path: Path, line: int, cells: dict[str, str]) -> LesionRow:
+def _parse_row(path: Path, line: int, cells: dict[str, str], base: int) -> LesionRow:
     p = _RowParser(path, line, cells)
     file_name = p.text('File_name')
     stem, _, slice_part = file_name.removesuffix('.png').rpartition('_')
@@ -205,8 +228,8 @@ def _parse_row(path: Path, line: int, cells: dict[str, str]) -> LesionRow:
         study_index=p.integer('Study_index'),
         series_id=p.integer('Series_ID'),
         key_slice_index=p.integer('Key_slice_index'),
-        recist_px=p.numbers('Measurement_coordinates', 8),
-        bbox_px=p.numbers('Bounding_boxes', 4),  # type: ignore[arg-type]
+        recist_px=p.pixel_coordinates('Measurement_coordinates', 8, base),
+        bbox_px=p.pixel_coordinates('Bounding_boxes', 4, base),  # type: ignore[arg-type]
         diameters_px=p.numbers('Lesion_diameters_Pixel_', 2),  # type: ignore[arg-type]
         normalized_location=p.numbers('Normalized_lesion_location', 3),  # type: ignore[arg-type]
         coarse_type=coarse_type,
@@ -222,27 +245,40 @@ def _parse_row(path: Path, line: int, cells: dict[str, str]) -> LesionRow:
     )
 
 
-def read_dl_info(path: str | Path) -> list[LesionRow]:
+def read_dl_info(
+    path: str | Path, coordinate_base: int = RELEASE_COORDINATE_BASE
+) -> list[LesionRow]:
     """Parse ``DL_info.csv`` into one :class:`LesionRow` per lesion, in file order.
 
     Args:
         path: the CSV file as released (header line, then one row per lesion).
+        coordinate_base: index of the first pixel in the file's ``Measurement_coordinates`` and
+            ``Bounding_boxes``: 1 for the release (subtracted, so that the rows hold 0-based
+            pixels), 0 to take the cells as they stand.
 
     Raises:
         FileNotFoundError: the file does not exist.
         DLInfoError: a column is missing (named), a cell is malformed (line and column named),
             or the file is not a UTF-8 CSV.
     """
+    _check_base(coordinate_base)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'DeepLesion annotation file not found: {path}')
     try:
-        return _read_rows(path)
+        return _read_rows(path, coordinate_base)
     except (UnicodeDecodeError, csv.Error) as error:
         raise DLInfoError(f'{path}: not a UTF-8 CSV file ({error})') from error
 
 
-def _read_rows(path: Path) -> list[LesionRow]:
+def _check_base(coordinate_base: int) -> None:
+    if coordinate_base not in COORDINATE_BASES:
+        raise ValueError(
+            f'coordinate_base must be 1 (the DeepLesion release) or 0, got {coordinate_base!r}'
+        )
+
+
+def _read_rows(path: Path, base: int) -> list[LesionRow]:
     with path.open(newline='', encoding='utf-8-sig') as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
@@ -259,7 +295,7 @@ def _read_rows(path: Path) -> list[LesionRow]:
                     f'{path}: line {line}: expected {len(header)} cells, got {len(record)}'
                 )
             cells = {name: record[i] for name, i in index.items()}
-            rows.append(_parse_row(path, line, cells))
+            rows.append(_parse_row(path, line, cells, base))
     return rows
 
 
@@ -311,8 +347,17 @@ def _join(values: Iterable[float], fmt: str = '{:.6g}') -> str:
     return ', '.join(fmt.format(v) for v in values)
 
 
-def format_row(row: LesionRow) -> list[str]:
-    """The 18 CSV cells of ``row``, formatted as in the released ``DL_info.csv``."""
+def _join_coordinates(values: Iterable[float], base: int) -> str:
+    """0-based coordinates as the file's ``base``-based text; the shift is added to the
+    6-digit decimal text, so that reading with the same base gives back the same floats."""
+    if base == 0:
+        return _join(values)
+    return ', '.join(str(Decimal(f'{v:.6g}') + base) for v in values)
+
+
+def format_row(row: LesionRow, coordinate_base: int = RELEASE_COORDINATE_BASE) -> list[str]:
+    """The 18 CSV cells of ``row``, formatted as in the released ``DL_info.csv`` (pixel
+    coordinates written ``coordinate_base``-based, see :func:`read_dl_info`)."""
     split_code = {name: code for code, name in SPLIT_CODES.items()}[row.split]
     return [
         row.file_name,
@@ -320,8 +365,8 @@ def format_row(row: LesionRow) -> list[str]:
         str(row.study_index),
         str(row.series_id),
         str(row.key_slice_index),
-        _join(row.recist_px),
-        _join(row.bbox_px),
+        _join_coordinates(row.recist_px, coordinate_base),
+        _join_coordinates(row.bbox_px, coordinate_base),
         _join(row.diameters_px),
         _join(row.normalized_location),
         str(row.coarse_type),
@@ -336,10 +381,15 @@ def format_row(row: LesionRow) -> list[str]:
     ]
 
 
-def write_dl_info(path: str | Path, rows: Sequence[LesionRow]) -> None:
+def write_dl_info(
+    path: str | Path, rows: Sequence[LesionRow], coordinate_base: int = RELEASE_COORDINATE_BASE
+) -> None:
     """Write ``rows`` as a ``DL_info.csv`` that :func:`read_dl_info` and the release's readers
-    (pandas, the official scripts) parse alike: header, then one quoted-where-needed row each."""
+    (pandas, the official scripts) parse alike: header, then one quoted-where-needed row each.
+    The rows' 0-based pixel coordinates are written ``coordinate_base``-based (1: as the
+    release, so that its authors' loaders read them right)."""
+    _check_base(coordinate_base)
     with Path(path).open('w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f)
         writer.writerow(DL_INFO_COLUMNS)
-        writer.writerows(format_row(r) for r in rows)
+        writer.writerows(format_row(r, coordinate_base) for r in rows)
