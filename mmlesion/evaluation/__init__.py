@@ -2,20 +2,26 @@
 
 from .functional import (
     DEEPLESION_FPS,
+    FROC_PROTOCOLS,
+    FROCProtocol,
     box_overlaps,
     coco_map,
     deeplesion_froc,
     deeplesion_froc_curve,
+    get_froc_protocol,
 )
 from .metrics import DeepLesionMetric
 from .subset_evaluation import evaluate_subsets
 
 __all__ = [
     'DEEPLESION_FPS',
+    'FROC_PROTOCOLS',
     'DeepLesionMetric',
+    'FROCProtocol',
     'box_overlaps',
     'coco_map',
     'deeplesion_froc',
     'deeplesion_froc_curve',
     'evaluate_subsets',
+    'get_froc_protocol',
 ]

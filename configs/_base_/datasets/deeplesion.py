@@ -7,7 +7,8 @@ data_root = 'data/DeepLesion/'
 # mapped through 3DCE's single wide window that covers lung, soft tissue and bone.
 load_slices = dict(type='LoadDeepLesionSlices', num_slices=3, slice_interval_mm=2.0)
 hu_window = dict(type='HUWindow', windows=[(-1024, 3071)])
-# Besides mmdet's, the per-lesion type and RECIST diameter (mm) travel to DeepLesionMetric.
+# Besides mmdet's, the per-lesion type and RECIST diameter (mm) travel to DeepLesionMetric, and
+# whether the slice has a Possibly_noisy row (checked by its '3dce' and 'mulan' protocols).
 meta_keys = (
     'img_id',
     'img_path',
@@ -19,6 +20,7 @@ meta_keys = (
     'spacing_mm',
     'lesion_types',
     'lesion_diameters_mm',
+    'possibly_noisy',
 )
 
 train_pipeline = [

@@ -13,18 +13,21 @@ The protocol is the one of the DeepLesion release and of 3DCE (Yan et al., 2018)
 3. After each detection the curve gets a point (false positives per image, sensitivity), where
    sensitivity = found lesions / all lesions (ignore regions excluded) and the false positives
    are divided by the number of images, images without lesions included.
-4. The sensitivity at a given FP rate is read off that curve, which starts at (0, 0) before the
-   first detection, by linear interpolation. The curve is a staircase: a false positive moves it
-   right, a found lesion moves it up, never both. Between two FP rates on the curve it is flat;
-   at an FP rate it reaches, it rises vertically through the lesions found between two false
-   positives, and the top of that rise is taken -- the sensitivity reached with at most that many
-   false positives per image. (3DCE's ``scipy.interpolate.interp1d`` takes the bottom there; the
-   two differ by the lesions found between two consecutive false positives.) An FP rate above
-   the curve's last point was never reached and gives NaN.
+4. The sensitivity at a given FP rate is read off that curve. With the default protocol,
+   ``'mmlesion'``, the curve starts at (0, 0) before the first detection and is read by linear
+   interpolation. The curve is a staircase: a false positive moves it right, a found lesion
+   moves it up, never both. Between two FP rates on the curve it is flat; at an FP rate it
+   reaches, it rises vertically through the lesions found between two false positives, and the
+   top of that rise is taken -- the sensitivity reached with at most that many false positives
+   per image. An FP rate above the curve's last point was never reached and gives NaN.
 
-Boxes are ``(x1, y1, x2, y2)`` in pixels, continuous coordinates: a box's area is
-``(x2 - x1) * (y2 - y1)``, without the ``+ 1`` of the original DeepLesion/3DCE code, so that the
-FROC and pycocotools' mAP measure overlap the same way.
+With ``'mmlesion'`` boxes are ``(x1, y1, x2, y2)`` in pixels, continuous coordinates: a box's area
+is ``(x2 - x1) * (y2 - y1)``, so that the FROC and pycocotools' mAP measure overlap the same way.
+
+The published codes differ in the box size (``+ 1``), in how the curve is read (the bottom of the
+rise, extrapolated or held beyond the last point), in the FP rates and in noisy rows: ``protocol=
+'3dce'``, ``'mulan'`` and ``'mp3d'`` follow them (:mod:`.froc_protocols` says exactly how, and
+which file each follows).
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._inputs import as_boxes, as_vector, check_num_images
-
-#: False positives per image at which the DeepLesion literature reports sensitivity.
-DEEPLESION_FPS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 16)
+from .froc_protocols import FROCProtocol, get_froc_protocol
 
 OVERLAP_MODES: tuple[str, ...] = ('iou', 'iobb')
 
 
-def box_overlaps(dets: np.ndarray, gts: np.ndarray, mode: str = 'iou') -> np.ndarray:
+def box_overlaps(
+    dets: np.ndarray, gts: np.ndarray, mode: str = 'iou', box_size_offset: float = 0.0
+) -> np.ndarray:
     """Pairwise overlap of detected boxes with ground-truth boxes.
 
     Args:
@@ -50,6 +53,8 @@ def box_overlaps(dets: np.ndarray, gts: np.ndarray, mode: str = 'iou') -> np.nda
         gts: ``(M, 4)`` ground-truth boxes, same format.
         mode: ``'iou'`` (intersection over union) or ``'iobb'`` (intersection over the *detected*
             box's area, as in the DeepLesion evaluation code).
+        box_size_offset: added to every side length, the intersection's included: 0 for
+            continuous boxes, 1 for boxes of inclusive pixel indices (3DCE, MULAN).
 
     Returns:
         ``(N, M)`` float64 overlaps in ``[0, 1]``; 0 where the denominator is 0.
@@ -58,11 +63,11 @@ def box_overlaps(dets: np.ndarray, gts: np.ndarray, mode: str = 'iou') -> np.nda
     gts = np.asarray(gts, dtype=np.float64)
     top_left = np.maximum(dets[:, None, :2], gts[None, :, :2])
     bottom_right = np.minimum(dets[:, None, 2:], gts[None, :, 2:])
-    wh = np.clip(bottom_right - top_left, 0, None)
+    wh = np.clip(bottom_right - top_left + box_size_offset, 0, None)
     intersection = wh[..., 0] * wh[..., 1]
-    det_area = np.prod(np.clip(dets[:, 2:] - dets[:, :2], 0, None), axis=1)
+    det_area = np.prod(np.clip(dets[:, 2:] - dets[:, :2] + box_size_offset, 0, None), axis=1)
     if mode == 'iou':
-        gt_area = np.prod(np.clip(gts[:, 2:] - gts[:, :2], 0, None), axis=1)
+        gt_area = np.prod(np.clip(gts[:, 2:] - gts[:, :2] + box_size_offset, 0, None), axis=1)
         denominator = det_area[:, None] + gt_area[None, :] - intersection
     else:
         denominator = np.broadcast_to(det_area[:, None], intersection.shape)
@@ -78,6 +83,7 @@ def deeplesion_froc_curve(
     iou_thr: float = 0.5,
     overlap: str = 'iou',
     gt_ignore: Sequence[ArrayLike] | None = None,
+    protocol: str | FROCProtocol = 'mmlesion',
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The FROC curve: one point after each detection, in descending score order.
 
@@ -89,6 +95,8 @@ def deeplesion_froc_curve(
         overlap: ``'iou'`` or ``'iobb'`` (intersection over the detected box's area).
         gt_ignore: per image, ``(M_i,)`` bool, True where the ground-truth box is an ignore region
             rather than a lesion. None: every box is a lesion.
+        protocol: a name of :data:`~.froc_protocols.FROC_PROTOCOLS`; only its box size
+            convention matters for the curve.
 
     Returns:
         ``(fp_per_image, sensitivity, thresholds)``, each ``(N,)`` float64 with
@@ -97,6 +105,7 @@ def deeplesion_froc_curve(
         (all NaN when there is no lesion), and that detection's score.
     """
     dets, scores, gts, ignores = _check_inputs(det_boxes, det_scores, gt_boxes, gt_ignore, overlap)
+    offset = get_froc_protocol(protocol).box_size_offset
     num_images = len(dets)
     num_lesions = sum(int((~ignore).sum()) for ignore in ignores)
 
@@ -104,7 +113,7 @@ def deeplesion_froc_curve(
     # image is matched on its own (vectorised) and only the pooled sort is global.
     is_fp, num_found = [], []
     for boxes, image_scores, image_gts, ignore in zip(dets, scores, gts, ignores, strict=True):
-        fp, found = _match_image(boxes, image_scores, image_gts, ignore, iou_thr, overlap)
+        fp, found = _match_image(boxes, image_scores, image_gts, ignore, iou_thr, overlap, offset)
         is_fp.append(fp)
         num_found.append(found)
 
@@ -125,10 +134,11 @@ def deeplesion_froc(
     det_boxes: Sequence[ArrayLike],
     det_scores: Sequence[ArrayLike],
     gt_boxes: Sequence[ArrayLike],
-    fps: Sequence[float] = DEEPLESION_FPS,
+    fps: Sequence[float] | None = None,
     iou_thr: float = 0.5,
     overlap: str = 'iou',
     gt_ignore: Sequence[ArrayLike] | None = None,
+    protocol: str | FROCProtocol = 'mmlesion',
 ) -> np.ndarray:
     """Sensitivity at given false-positive rates (DeepLesion FROC protocol, see module docstring).
 
@@ -136,29 +146,76 @@ def deeplesion_froc(
         det_boxes: per image, ``(N_i, 4)`` detected boxes ``(x1, y1, x2, y2)``, pixels.
         det_scores: per image, ``(N_i,)`` detection scores.
         gt_boxes: per image, ``(M_i, 4)`` ground-truth boxes, pixels.
-        fps: false positives per image at which to read the sensitivity, each ``>= 0``.
+        fps: false positives per image at which to read the sensitivity, each ``>= 0``; None:
+            the protocol's (0.5, 1, 2, 4, 8, 16 but for ``'mp3d'``).
         iou_thr: a detection hits a box when their overlap is ``>= iou_thr``.
         overlap: ``'iou'`` or ``'iobb'`` (intersection over the detected box's area).
         gt_ignore: per image, ``(M_i,)`` bool, True where the box is an ignore region.
+        protocol: ``'mmlesion'`` (default), ``'3dce'``, ``'mulan'`` or ``'mp3d'``: the box size
+            convention and how the curve is read (:mod:`.froc_protocols`). The ground truth is
+            taken as given: removing ``Possibly_noisy`` rows, as ``'3dce'`` and ``'mulan'`` do,
+            is the dataset's ``noisy_lesions='drop'``.
 
     Returns:
-        ``(len(fps),)`` float64 sensitivities in ``[0, 1]``. NaN at FP rates the curve never
-        reaches (e.g. every rate when there is no false positive at all), and everywhere when
-        there is no detection or no lesion.
+        ``(len(fps),)`` float64 sensitivities in ``[0, 1]``. NaN at FP rates the protocol does
+        not read off the curve (with ``'mmlesion'``: every rate above its last point, e.g. all
+        of them when there is no false positive at all), and everywhere when there is no
+        detection or no lesion.
     """
-    fps = np.asarray(fps, dtype=np.float64).reshape(-1)
+    preset = get_froc_protocol(protocol)
+    fps = np.asarray(preset.fps if fps is None else fps, dtype=np.float64).reshape(-1)
     if (fps < 0).any():
         raise ValueError(f'fps must be >= 0, got {fps.tolist()}')
     fp_per_image, sensitivity, _ = deeplesion_froc_curve(
-        det_boxes, det_scores, gt_boxes, iou_thr=iou_thr, overlap=overlap, gt_ignore=gt_ignore
+        det_boxes,
+        det_scores,
+        gt_boxes,
+        iou_thr=iou_thr,
+        overlap=overlap,
+        gt_ignore=gt_ignore,
+        protocol=preset,
     )
     if len(fp_per_image) == 0 or np.isnan(sensitivity).all():
         return np.full(len(fps), np.nan)
-    # Linear interpolation on a staircase that is flat between FP rates and taken at the top of
-    # each vertical rise: the last curve point at or below the asked rate, (0, 0) before any.
-    last_point = np.searchsorted(fp_per_image, fps, side='right') - 1
-    result = np.where(last_point >= 0, sensitivity[np.maximum(last_point, 0)], 0.0)
-    result[fps > fp_per_image[-1]] = np.nan
+    return read_froc_curve(fp_per_image, sensitivity, fps, preset.reading)
+
+
+def read_froc_curve(
+    fp_per_image: np.ndarray, sensitivity: np.ndarray, fps: np.ndarray, reading: str
+) -> np.ndarray:
+    """Read sensitivities at FP rates off a FROC curve (one point per detection, no origin).
+
+    Args:
+        fp_per_image: ``(N,)`` non-decreasing FP rate after each detection, ``N >= 1``.
+        sensitivity: ``(N,)`` sensitivity after each detection.
+        fps: ``(K,)`` FP rates to read, each ``>= 0``.
+        reading: one of :data:`~.froc_protocols.READINGS` (defined there).
+
+    Returns:
+        ``(K,)`` float64 sensitivities, NaN where the reading gives none.
+    """
+    last_rate = fp_per_image[-1]
+    if reading == 'step_top':
+        # The last point at or below the rate (the top of a vertical rise), (0, 0) before any.
+        last_point = np.searchsorted(fp_per_image, fps, side='right') - 1
+        result = np.where(last_point >= 0, sensitivity[np.maximum(last_point, 0)], 0.0)
+        result[fps > last_rate] = np.nan
+        return result
+    # interp1d on a staircase: segments between points of different rates are flat, so the
+    # linear interpolation at a rate is the first point at or beyond it (the bottom of a rise).
+    first_point = np.searchsorted(fp_per_image, fps, side='left')
+    result = sensitivity[np.minimum(first_point, len(sensitivity) - 1)].astype(np.float64)
+    above = fps > last_rate
+    if reading == 'interp1d_extrapolate':
+        # The last segment extended: flat after a final false positive, vertical otherwise.
+        last_is_flat = len(fp_per_image) > 1 and fp_per_image[-2] < last_rate
+        result[above] = sensitivity[-1] if last_is_flat else np.nan
+    elif reading == 'interp1d_hold':
+        result[above] = sensitivity[-1]
+    elif reading == 'interp1d_truncate':
+        result[above] = np.nan
+    else:
+        raise ValueError(f'unknown FROC reading {reading!r}')
     return result
 
 
@@ -169,6 +226,7 @@ def _match_image(
     ignore: np.ndarray,
     iou_thr: float,
     overlap: str,
+    box_size_offset: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Match one image's detections, returning per detection (in the given order) whether it is a
     false positive, ``(N,)`` bool, and how many lesions it finds first, ``(N,)`` int64."""
@@ -176,7 +234,7 @@ def _match_image(
     if num_dets == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     order = np.argsort(-scores, kind='stable')
-    hits = box_overlaps(boxes[order], gts, overlap) >= iou_thr  # (N, M)
+    hits = box_overlaps(boxes[order], gts, overlap, box_size_offset) >= iou_thr  # (N, M)
     lesion_hits, ignore_hits = hits[:, ~ignore], hits[:, ignore]
     is_fp = ~lesion_hits.any(axis=1) & ~ignore_hits.any(axis=1)
     # A lesion is found by the first detection, in score order, that hits it.

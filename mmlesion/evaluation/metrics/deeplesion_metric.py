@@ -15,7 +15,7 @@ from mmengine.structures import BaseDataElement
 
 from mmlesion.datasets.dl_info import COARSE_LESION_TYPES, UNLABELLED_TYPE
 
-from ..functional import DEEPLESION_FPS, coco_map, deeplesion_froc
+from ..functional import FROCProtocol, coco_map, deeplesion_froc, get_froc_protocol
 from ..functional._inputs import as_array, as_boxes
 
 #: ``Coarse_lesion_type`` code of liver lesions in DeepLesion (4).
@@ -40,6 +40,8 @@ class DeepLesionMetric(BaseMetric):
       long and short diameters); NaN where unknown.
     - ``spacing_mm``: ``(x, y[, z])`` mm per pixel of the image the boxes are in, i.e. the
       original one (and the slice interval, unused). Only the size buckets use it.
+    - ``possibly_noisy``: whether the key slice holds a ``Possibly_noisy`` row. Protocols that
+      remove noisy rows (``'3dce'``, ``'mulan'``) refuse a sample that has one.
 
     Reported keys, all prefixed ``deeplesion/`` (``default_prefix``), all floats in ``[0, 1]`` or
     NaN where undefined (see below):
@@ -62,11 +64,14 @@ class DeepLesionMetric(BaseMetric):
       (:func:`~mmlesion.evaluation.functional.deeplesion_froc`): class-agnostic, detections of all
       images pooled and sorted by score (ties keep the data order), hit = overlap
       ``>= iou_thr`` (IoU, or IoBB with ``overlap='iobb'``), ignore regions neither hit
-      nor miss. NaN at an FP rate the detections never reach (e.g. all, when there is no false
-      positive), or when there is no lesion or no detection.
-    - ``avg_sens``: mean of the sensitivities at ``avg_sens_fps`` (0.5, 1, 2, 4), the literature's
-      "average sensitivity". NaN when any of them is NaN: an average over the rates that were
-      reached would not be comparable with published numbers.
+      nor miss. The ``protocol`` sets the box size convention, how the curve is read and the
+      default rates (:mod:`~mmlesion.evaluation.functional.froc_protocols`). NaN at an FP rate
+      the protocol does not read (``'mmlesion'``: one the detections never reach, e.g. all
+      when there is no false positive), or when there is no lesion or no detection.
+    - ``avg_sens``: mean of the sensitivities at ``avg_sens_fps`` (0.5, 1, 2, 4; ``'mp3d'``:
+      0.5, 1, 2, 3, 4, 8), the literature's "average sensitivity". NaN when any of them is NaN:
+      an average over the rates that were reached would not be comparable with published
+      numbers.
     - ``liver_mAP``, ``liver_AP50``, ``liver_avg_sens``: the same on the liver subset, i.e. the
       images with at least one liver lesion, where only liver lesions are ground truth and the
       other lesions are ignore regions (COCO crowd boxes; in the FROC neither hit nor miss). A
@@ -77,13 +82,20 @@ class DeepLesionMetric(BaseMetric):
       when the evaluated set has no liver lesion, so that every run logs the same keys.
 
     Args:
-        fps: false positives per image at which to report the FROC sensitivity.
-        avg_sens_fps: FP rates averaged into ``avg_sens`` and ``liver_avg_sens``.
+        fps: false positives per image at which to report the FROC sensitivity; None: the
+            protocol's.
+        avg_sens_fps: FP rates averaged into ``avg_sens`` and ``liver_avg_sens``; None: the
+            protocol's.
         iou_thr: minimum overlap of a FROC hit (the mAP keeps COCO's IoU thresholds).
         overlap: FROC overlap, ``'iou'`` or ``'iobb'`` (intersection over the detected box's
             area, as in the DeepLesion evaluation code).
         size_thresholds_mm: ``(t1, t2)``, lesion long-diameter bounds of the size buckets, mm.
         classwise: report ``AP_<class>``; None: when ``dataset_meta`` has more than one class.
+        protocol: the FROC's published convention: ``'mmlesion'`` (default; continuous boxes,
+            top of each vertical step), ``'3dce'``, ``'mulan'`` (AlignShift, A3D) or ``'mp3d'``
+            (:data:`~mmlesion.evaluation.functional.FROC_PROTOCOLS`). ``'3dce'`` and ``'mulan'``
+            evaluate without ``Possibly_noisy`` rows: give them a dataset built with
+            ``noisy_lesions='drop'`` and ``possibly_noisy`` among the meta keys.
         collect_device: ``'cpu'`` or ``'gpu'``, where results are gathered in distributed runs.
         prefix: key prefix; None: ``'deeplesion'``.
     """
@@ -92,12 +104,13 @@ class DeepLesionMetric(BaseMetric):
 
     def __init__(
         self,
-        fps: Sequence[float] = DEEPLESION_FPS,
-        avg_sens_fps: Sequence[float] = (0.5, 1, 2, 4),
+        fps: Sequence[float] | None = None,
+        avg_sens_fps: Sequence[float] | None = None,
         iou_thr: float = 0.5,
         overlap: str = 'iou',
         size_thresholds_mm: tuple[float, float] = (10, 30),
         classwise: bool | None = None,
+        protocol: str | FROCProtocol = 'mmlesion',
         collect_device: str = 'cpu',
         prefix: str | None = None,
     ) -> None:
@@ -107,6 +120,11 @@ class DeepLesionMetric(BaseMetric):
         small_max, large_min = size_thresholds_mm
         if not 0 < small_max < large_min:
             raise ValueError(f'size_thresholds_mm must be 0 < t1 < t2, got {size_thresholds_mm}')
+        self.protocol = get_froc_protocol(protocol)
+        if fps is None:
+            fps = self.protocol.fps
+        if avg_sens_fps is None:
+            avg_sens_fps = self.protocol.avg_sens_fps
         self.fps = tuple(float(fp) for fp in fps)
         self.avg_sens_fps = tuple(float(fp) for fp in avg_sens_fps)
         self.iou_thr = iou_thr
@@ -114,6 +132,7 @@ class DeepLesionMetric(BaseMetric):
         self.size_thresholds_mm = (float(small_max), float(large_min))
         self.classwise = classwise
         self._warned_pixels = False
+        self._warned_noisy = False
 
     def process(self, data_batch: dict | None, data_samples: Sequence[dict]) -> None:
         """Keep each sample's ground truth, predictions and lesion metainfo as CPU numpy arrays.
@@ -154,7 +173,32 @@ class DeepLesionMetric(BaseMetric):
                     result[key] = np.r_[values, np.full(num_ignored, pad)]
             if sample.get('spacing_mm') is not None:
                 result['spacing_mm'] = as_array(sample['spacing_mm'], np.float64).reshape(-1)
+            if self.protocol.drop_noisy:
+                self._check_not_noisy(sample)
             self.results.append(result)
+
+    def _check_not_noisy(self, sample: dict) -> None:
+        """Refuse a key slice with a ``Possibly_noisy`` row under a protocol that removes them;
+        warn once when the samples do not say."""
+        if sample.get('possibly_noisy') is None:
+            if not self._warned_noisy:
+                print_log(
+                    f'DeepLesionMetric(protocol={self.protocol.name!r}): the samples carry no '
+                    "'possibly_noisy' meta key, so it cannot check that Possibly_noisy rows were "
+                    "removed as the protocol requires (add it to PackDetInputs' meta_keys, and "
+                    "noisy_lesions='drop' to the dataset).",
+                    logger='current',
+                    level=logging.WARNING,
+                )
+                self._warned_noisy = True
+        elif bool(sample['possibly_noisy']):
+            raise ValueError(
+                f'DeepLesionMetric(protocol={self.protocol.name!r}) evaluates without '
+                'Possibly_noisy rows, as its reference code does, but '
+                f'{sample.get("img_path", "a sample")} holds one: build the evaluated dataset '
+                "with noisy_lesions='drop' (e.g. --cfg-options "
+                'test_dataloader.dataset.noisy_lesions=drop).'
+            )
 
     def compute_metrics(self, results: list[dict]) -> dict[str, float]:
         """Compute every metric of the class docstring from the collected ``results``."""
@@ -227,6 +271,7 @@ class DeepLesionMetric(BaseMetric):
             iou_thr=self.iou_thr,
             overlap=self.overlap,
             gt_ignore=gt_ignore,
+            protocol=self.protocol,
         )
 
     def _liver_metrics(self, results: list[dict], classes: Sequence[str]) -> dict[str, float]:
