@@ -195,9 +195,9 @@ def _mean(values: list[float]) -> float:
 
 
 def benchmark_markdown(result: dict) -> str:
-    """The README's tables of a ``synthetic_benchmark.json``: test mAP / AP50 / average FROC
-    sensitivity of every pipeline per seed and their mean, the per-profile mAP, timings, and the
-    ablations (in percent)."""
+    """The tables of docs/en/results.md from a ``synthetic_benchmark.json``: test mAP / AP50 /
+    average FROC sensitivity of every pipeline per seed and their mean, the per-profile mAP,
+    timings, and the ablations (in percent)."""
     runs_ = result['runs']
     seeds = [r['seed'] for r in runs_]
     lines = [

@@ -2,7 +2,8 @@
 
 Each seed generates its own data set and trains its own detector and enhancer (the main job's
 configs, ``make demo``); finished stages are reused on a re-run. The ablations retrain the
-enhancer in front of the first seed's detector. Writes the JSON the README's tables come from.
+enhancer in front of the first seed's detector. Writes the JSON the tables of
+docs/en/results.md come from.
 
     python tools/analysis_tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
