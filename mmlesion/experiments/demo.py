@@ -15,13 +15,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import runs
-from .machine import machine_description
-from .methods import METHODS
 from .inference_timing import time_inference
+from .methods import METHODS
 from .profile_breakdown import metrics_by_profile
 
 STAGES = ('data', 'detector', 'enhancer', 'evaluation', 'report')
-
 
 
 @dataclass

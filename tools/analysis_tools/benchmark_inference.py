@@ -16,8 +16,8 @@ import argparse
 
 from mmengine.config import DictAction
 
-from mmlesion.experiments.machine import machine_description
 from mmlesion.experiments.inference_timing import time_inference
+from mmlesion.experiments.machine import machine_description
 
 
 def parse_args() -> argparse.Namespace:
