@@ -196,9 +196,13 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
         'model.data_preprocessor.regressor.input_size': 32,
         'model.data_preprocessor.regressor.base_channels': 4,
     }
+    config = str(DEMO_CONFIGS / 'enhancer_r18_synth.py')
+    with pytest.raises(ValueError, match=r'model\.detector_checkpoint is not set.*RANDOM'):
+        runs.train(config, str(tmp_path), options)
+    # Resuming from an empty work dir brings no detector either: the model itself refuses.
     with pytest.warns(UserWarning, match='RANDOM'):
         with pytest.raises(RuntimeError, match='refusing to train'):
-            runs.train(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'), str(tmp_path), options)
+            runs.train(config, str(tmp_path), options, resume='auto')
     assert not list(tmp_path.glob('*.pth'))
 
 

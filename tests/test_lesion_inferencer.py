@@ -112,13 +112,18 @@ def test_a_series_is_batched_and_written_out(detector, enhancer, tmp_path):
     ]
 
 
-def test_resampling_config_needs_a_spacing(detector, tmp_path):
+def resampling_inferencer(detector, tmp_path, target_spacing_mm: float) -> LesionInferencer:
+    """The test detector with a ``RescaleToSpacing`` step in its test pipeline."""
     cfg = Config.fromfile(detector[0])
     pipeline = cfg.test_dataloader.dataset.pipeline
-    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': 1.0})
+    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': target_spacing_mm})
     cfg.test_dataloader.dataset.pipeline = pipeline
     cfg.dump(str(tmp_path / 'resampling.py'))
-    inferencer = LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+    return LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+
+
+def test_resampling_config_needs_a_spacing(detector, tmp_path):
+    inferencer = resampling_inferencer(detector, tmp_path, 1.0)
     (result,) = inferencer(CT_SMALL)
     # 0.66 mm pixels resampled to 1 mm and the boxes mapped back to the original pixels.
     assert result.display.shape == (128, 128)
@@ -236,12 +241,7 @@ def test_enhancer_checkpoint_given_as_the_detector_checkpoint_is_refused(detecto
 
 
 def test_a_spacing_that_would_resample_past_the_limit_is_refused(detector, tmp_path):
-    cfg = Config.fromfile(detector[0])
-    pipeline = cfg.test_dataloader.dataset.pipeline
-    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': 0.8})
-    cfg.test_dataloader.dataset.pipeline = pipeline
-    cfg.dump(str(tmp_path / 'resampling.py'))
-    inferencer = LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+    inferencer = resampling_inferencer(detector, tmp_path, 0.8)
     with pytest.raises(ValueError, match=r'16000 pixels wide \(limit 4096\)'):
         inferencer(CT_SMALL, spacing_mm=(100.0, 100.0, 5.0))
 

@@ -108,7 +108,22 @@ def prepare_train_config(
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume
+    _check_detector_checkpoint(cfg, config_path)
     return cfg
+
+
+def _check_detector_checkpoint(cfg: Config, config_path: str) -> None:
+    """Refuse to start an enhancer training without the frozen detector's weights, before any
+    data is read (the model refuses too, at its first training step: this says it sooner)."""
+    model = cfg.model
+    if model.get('type') != 'FrozenDetectorEnhancer' or model.get('allow_random_detector'):
+        return
+    if model.get('detector_checkpoint') is None and not (cfg.get('resume') or cfg.get('load_from')):
+        raise ValueError(
+            f'{config_path}: model.detector_checkpoint is not set, so the enhancer would train in '
+            'front of a detector with RANDOM weights. Give the trained detector: --cfg-options '
+            'model.detector_checkpoint=work_dirs/<detector>/best_deeplesion_mAP_epoch_N.pth'
+        )
 
 
 def prepare_test_config(
