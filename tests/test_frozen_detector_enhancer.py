@@ -189,6 +189,7 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
     from conftest import DEMO_CONFIGS, data_options
 
     from mmlesion.experiments import runs
+    from mmlesion.utils import check_detector_checkpoint, prepare_train_config
 
     options = {
         **data_options(data_root),
@@ -197,9 +198,11 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
         'model.data_preprocessor.regressor.base_channels': 4,
     }
     config = str(DEMO_CONFIGS / 'enhancer_r18_synth.py')
+    # tools/train.py says so before reading any data...
     with pytest.raises(ValueError, match=r'model\.detector_checkpoint is not set.*RANDOM'):
-        runs.train(config, str(tmp_path), options)
-    # Resuming from an empty work dir brings no detector either: the model itself refuses.
+        check_detector_checkpoint(prepare_train_config(config, cfg_options=options), config)
+    check_detector_checkpoint(prepare_train_config(config, resume='auto'), config)
+    # ... and the model itself refuses to train, e.g. resuming from an empty work dir.
     with pytest.warns(UserWarning, match='RANDOM'):
         with pytest.raises(RuntimeError, match='refusing to train'):
             runs.train(config, str(tmp_path), options, resume='auto')

@@ -142,3 +142,12 @@ def test_pytorch_launcher_outside_torchrun_names_the_missing_variables(monkeypat
     cfg = Config({'launcher': 'pytorch'})
     with pytest.raises(RuntimeError, match=r"torchrun sets; \['RANK', 'WORLD_SIZE'"):
         prepare_distributed(cfg)
+
+
+def test_train_tool_refuses_an_enhancer_without_detector_checkpoint(tmp_path):
+    done = run_tool(
+        'tools/train.py', str(DEMO_CONFIGS / 'enhancer_r18_synth.py'), '--work-dir', str(tmp_path)
+    )
+    assert done.returncode != 0
+    assert 'model.detector_checkpoint is not set' in done.stderr
+    assert not list(tmp_path.rglob('*.pth'))

@@ -11,7 +11,7 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmlesion.utils import prepare_distributed, prepare_train_config
+from mmlesion.utils import check_detector_checkpoint, prepare_distributed, prepare_train_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +53,7 @@ def main() -> None:
         launcher=args.launcher,
         data_root=args.data_root,
     )
+    check_detector_checkpoint(cfg, args.config)
     prepare_distributed(cfg)
     Runner.from_cfg(cfg).train()
 

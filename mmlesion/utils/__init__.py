@@ -2,6 +2,7 @@ from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint 
 from .checkpoint_loading import load_checkpoint_strictly
 from .distributed import prepare_distributed
 from .run_config import (
+    check_detector_checkpoint,
     default_work_dir,
     enable_fp16,
     load_config,
@@ -12,6 +13,7 @@ from .run_config import (
 from .setup_env import register_all_modules
 
 __all__ = [
+    'check_detector_checkpoint',
     'default_work_dir',
     'enable_fp16',
     'load_checkpoint_strictly',

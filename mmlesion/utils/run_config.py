@@ -108,13 +108,18 @@ def prepare_train_config(
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume
-    _check_detector_checkpoint(cfg, config_path)
     return cfg
 
 
-def _check_detector_checkpoint(cfg: Config, config_path: str) -> None:
+def check_detector_checkpoint(cfg: Config, config_path: str) -> None:
     """Refuse to start an enhancer training without the frozen detector's weights, before any
-    data is read (the model refuses too, at its first training step: this says it sooner)."""
+    data is read (``tools/train.py``; the model refuses too, when it is put in training mode:
+    this says it sooner).
+
+    Raises:
+        ValueError: a ``FrozenDetectorEnhancer`` config without ``model.detector_checkpoint``,
+            not resuming or loading a whole checkpoint, and without ``allow_random_detector``.
+    """
     model = cfg.model
     if model.get('type') != 'FrozenDetectorEnhancer' or model.get('allow_random_detector'):
         return
