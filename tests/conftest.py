@@ -256,6 +256,8 @@ def tiny_enhancer_config(**overrides) -> dict:
         'type': 'FrozenDetectorEnhancer',
         'detector': tiny_detector_config(),
         'detector_checkpoint': None,
+        # Tests train in front of the untrained tiny detector on purpose.
+        'allow_random_detector': True,
         'data_preprocessor': preprocessor,
     }
     config.update(overrides)

@@ -167,3 +167,62 @@ def test_only_normalisation_and_padding_come_from_the_detector_preprocessor():
     assert preprocessor.mode == 'learned' and preprocessor.fixed_params == (2.0, 8.0)
     assert preprocessor.mean.flatten().tolist() == [100.0] * 3
     assert preprocessor.pad_size_divisor == 64
+
+
+def test_training_in_front_of_a_random_detector_is_refused_without_the_opt_in(tmp_path):
+    refused = build_enhancer(allow_random_detector=False)
+    with pytest.raises(RuntimeError, match=r'RANDOM weights.*model\.detector_checkpoint'):
+        refused.train()
+    refused.eval()  # evaluation before a whole checkpoint is loaded stays possible
+    # A whole enhancer state dict (tools/test.py, --resume) brings the detector's weights.
+    trained = build_enhancer()
+    refused.load_state_dict(trained.state_dict())
+    refused.train()
+    # So does the detector's own checkpoint.
+    path = tmp_path / 'detector.pth'
+    torch.save({'state_dict': trained.detector.state_dict()}, path)
+    config = tiny_enhancer_config(allow_random_detector=False, detector_checkpoint=str(path))
+    MODELS.build(config).train()
+
+
+def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, tmp_path):
+    from conftest import DEMO_CONFIGS, data_options
+
+    from mmlesion.experiments import runs
+    from mmlesion.utils import check_detector_checkpoint, prepare_train_config
+
+    options = {
+        **data_options(data_root),
+        'model.detector': tiny_detector_config().to_dict(),
+        'model.data_preprocessor.regressor.input_size': 32,
+        'model.data_preprocessor.regressor.base_channels': 4,
+    }
+    config = str(DEMO_CONFIGS / 'enhancer_r18_synth.py')
+    # tools/train.py says so before reading any data...
+    with pytest.raises(ValueError, match=r'model\.detector_checkpoint is not set.*RANDOM'):
+        check_detector_checkpoint(prepare_train_config(config, cfg_options=options), config)
+    check_detector_checkpoint(prepare_train_config(config, resume='auto'), config)
+    # ... and the model itself refuses to train, e.g. resuming from an empty work dir.
+    with pytest.warns(UserWarning, match='RANDOM'):
+        with pytest.raises(RuntimeError, match='refusing to train'):
+            runs.train(config, str(tmp_path), options, resume='auto')
+    assert not list(tmp_path.glob('*.pth'))
+
+
+@pytest.mark.parametrize('objective', ['surrogate', 'reinforce'])
+def test_every_trainable_parameter_takes_a_gradient(objective, monkeypatch):
+    """What DistributedDataParallel needs: a trainable parameter without a gradient stops it at
+    its second iteration (``log_std`` is trained only by the reinforce objective)."""
+    model = build_enhancer(objective=objective)
+    if objective == 'reinforce':  # a reward that is not zero, so the policy term has a gradient
+        maps = iter([0.2, 0.5])
+        monkeypatch.setattr(model, '_batch_maps', lambda *args: (next(maps), next(maps)))
+    model.train()
+    batch = model.data_preprocessor(fake_batch(), training=True)
+    losses = model(**batch, mode='loss')
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable, 'the regressor trains'
+    assert not [n for n, p in trainable.items() if p.grad is None]
+    assert ('data_preprocessor.regressor.log_std' in trainable) == (objective == 'reinforce')

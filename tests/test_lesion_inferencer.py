@@ -7,6 +7,9 @@ import math
 import subprocess
 import sys
 
+import cv2
+import nibabel
+import numpy as np
 import pydicom
 import pytest
 import torch
@@ -109,13 +112,18 @@ def test_a_series_is_batched_and_written_out(detector, enhancer, tmp_path):
     ]
 
 
-def test_resampling_config_needs_a_spacing(detector, tmp_path):
+def resampling_inferencer(detector, tmp_path, target_spacing_mm: float) -> LesionInferencer:
+    """The test detector with a ``RescaleToSpacing`` step in its test pipeline."""
     cfg = Config.fromfile(detector[0])
     pipeline = cfg.test_dataloader.dataset.pipeline
-    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': 1.0})
+    pipeline.insert(2, {'type': 'RescaleToSpacing', 'target_spacing_mm': target_spacing_mm})
     cfg.test_dataloader.dataset.pipeline = pipeline
     cfg.dump(str(tmp_path / 'resampling.py'))
-    inferencer = LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+    return LesionInferencer(str(tmp_path / 'resampling.py'), detector[1], device='cpu')
+
+
+def test_resampling_config_needs_a_spacing(detector, tmp_path):
+    inferencer = resampling_inferencer(detector, tmp_path, 1.0)
     (result,) = inferencer(CT_SMALL)
     # 0.66 mm pixels resampled to 1 mm and the boxes mapped back to the original pixels.
     assert result.display.shape == (128, 128)
@@ -148,3 +156,109 @@ def test_infer_tool_writes_json_and_png(detector, enhancer, tmp_path):
     assert '1 slice(s)' in done.stdout
     assert (tmp_path / 'predictions.json').is_file()
     assert (tmp_path / 'CT_small_CT_small.png').is_file()
+
+
+# -- inputs that once gave silently wrong or lost output ----------------------------------------
+def ct_small_volume(num_slices: int) -> np.ndarray:
+    """CT_small's HU repeated as ``(S, 128, 128)`` slices, each a little brighter."""
+    ds = pydicom.dcmread(CT_SMALL)
+    hu = ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    return np.stack([hu + 5.0 * k for k in range(num_slices)])
+
+
+def save_volume(path, slices: np.ndarray, spacing=(0.66, 0.66, 5.0)) -> None:
+    """``(S, rows, columns)`` display-oriented slices as a float32 RAS+ NIfTI."""
+    data = slices.transpose(2, 1, 0)[::-1, ::-1, :]  # the inverse of read_nifti_volume
+    nibabel.save(nibabel.Nifti1Image(data.astype(np.float32), np.diag([*spacing, 1.0])), path)
+
+
+def assert_same_detections(a, b) -> None:
+    """The same boxes and scores (sorted: near-tied scores of an untrained detector may swap)."""
+    rows = [np.array(sorted((*d.bbox_px, d.score) for d in r.detections)) for r in (a, b)]
+    np.testing.assert_allclose(rows[0], rows[1], atol=1e-3)
+
+
+def test_nan_voxels_stay_on_their_slice_whatever_the_batch(detector, tmp_path):
+    clean = ct_small_volume(5)
+    patched = clean.copy()
+    patched[2, 40:50, 40:50] = np.nan
+    save_volume(tmp_path / 'clean.nii.gz', clean)
+    save_volume(tmp_path / 'nan.nii.gz', patched)
+    inferencer = LesionInferencer(*detector, device='cpu', score_thr=0.0)
+    named = r'100 NaN/Inf voxel\(s\) on 1 slice.*nan\.nii\.gz\[2\] \(100\)'
+    with pytest.warns(RuntimeWarning, match=named):
+        batched = inferencer(tmp_path / 'nan.nii.gz', batch_size=5)
+    with pytest.warns(RuntimeWarning, match='NaN/Inf'):
+        one_by_one = inferencer(tmp_path / 'nan.nii.gz', batch_size=1)
+    reference = inferencer(tmp_path / 'clean.nii.gz', batch_size=5)
+    assert [r.non_finite_voxels for r in batched] == [0, 0, 100, 0, 0]
+    for a, b in zip(batched, one_by_one, strict=True):
+        assert_same_detections(a, b)
+        assert a.detections, 'every slice still gets scored boxes at threshold 0'
+    # Slices 0 and 4 do not reach slice 2 through their 2.5D neighbours (5 mm apart, 2 mm
+    # interval): they are detected exactly as without the NaN patch.
+    for k in (0, 4):
+        assert_same_detections(batched[k], reference[k])
+
+
+def test_every_slice_of_a_volume_gets_its_own_png_and_inputs_never_collide(detector, tmp_path):
+    save_volume(tmp_path / 'ct.nii.gz', ct_small_volume(3))
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        pydicom.dcmread(CT_SMALL).save_as(tmp_path / name / 'slice.dcm')
+    inputs = [tmp_path / 'ct.nii.gz', tmp_path / 'a' / 'slice.dcm', tmp_path / 'b' / 'slice.dcm']
+    LesionInferencer(*detector, device='cpu')(inputs, out_dir=tmp_path / 'out')
+    assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
+        'ct_000.png',
+        'ct_001.png',
+        'ct_002.png',
+        'slice_slice.png',
+        'slice_slice_2.png',
+    ]
+
+
+def test_unknown_spacing_is_null_in_strict_json(detector, tmp_path):
+    series = tmp_path / 'Images_png' / '000001_01_01'
+    series.mkdir(parents=True)
+    for index, hu in enumerate(ct_small_volume(3)):
+        cv2.imwrite(str(series / f'{index:03d}.png'), (hu + 32768).astype(np.uint16))
+    inferencer = LesionInferencer(*detector, device='cpu', score_thr=0.0)
+    with pytest.warns(RuntimeWarning, match='slice distance unknown'):
+        inferencer(series / '001.png', out_dir=tmp_path / 'out')
+
+    def refuse(constant):
+        raise AssertionError(f'{constant} is not JSON')
+
+    text = (tmp_path / 'out' / 'predictions.json').read_text()
+    (record,) = json.loads(text, parse_constant=refuse)
+    assert record['spacing_mm'] == [None, None, None]
+    assert record['detections'] and record['detections'][0]['long_side_mm'] is None
+
+
+def test_enhancer_checkpoint_given_as_the_detector_checkpoint_is_refused(detector, enhancer):
+    with pytest.raises(ValueError, match=r'enhancer\.pth is a trained enhancer.*--config'):
+        LesionInferencer(detector[0], enhancer[1], device='cpu')
+
+
+def test_a_spacing_that_would_resample_past_the_limit_is_refused(detector, tmp_path):
+    inferencer = resampling_inferencer(detector, tmp_path, 0.8)
+    with pytest.raises(ValueError, match=r'16000 pixels wide \(limit 4096\)'):
+        inferencer(CT_SMALL, spacing_mm=(100.0, 100.0, 5.0))
+
+
+def test_infer_tool_selects_a_series_and_shows_progress(detector, tmp_path):
+    folder = tmp_path / 'mixed'
+    folder.mkdir()
+    uids = [generate_uid(), generate_uid()]
+    for k, uid in enumerate([uids[0], uids[0], uids[1]]):
+        ds = pydicom.dcmread(CT_SMALL)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = uid, generate_uid()
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
+        ds.save_as(folder / f'slice{k}.dcm')
+    command = [sys.executable, str(REPO_ROOT / 'tools' / 'infer.py'), str(folder)]
+    command += ['--config', detector[0], '--checkpoint', detector[1], '--device', 'cpu']
+    command += ['--out', str(tmp_path / 'out'), '--series-uid', uids[0]]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert '2 slice(s)' in done.stdout
+    assert '2/2' in done.stderr and 'slice' in done.stderr  # the progress bar

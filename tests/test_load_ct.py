@@ -174,3 +174,53 @@ def test_missing_input_and_bad_index_are_named(tmp_path):
     write_series(folder, [0.0, 5.0])
     with pytest.raises(IndexError, match='slice 7 out of range'):
         load_ct_slice(folder, slice_index=7)
+
+
+# -- inputs that would give silently wrong HU or sizes ------------------------------------------
+def test_dicom_without_rescale_is_refused_unless_the_rescale_is_given(tmp_path):
+    ds = pydicom.dcmread(CT_SMALL)
+    del ds.RescaleSlope
+    del ds.RescaleIntercept
+    path = tmp_path / 'no_rescale.dcm'
+    ds.save_as(path)
+    # A silent slope 1 / intercept 0 would put this CT 1024 HU too high.
+    with pytest.raises(ValueError, match=r'no_rescale\.dcm.*RescaleSlope.*--rescale'):
+        load_ct_slice(path)
+    hu = load_ct_volume(path, rescale=(1.0, -1024.0)).hu[0]
+    np.testing.assert_array_equal(hu, ct_small_hu())
+    folder = tmp_path / 'series'
+    write_series(folder, [0.0, 5.0])
+    broken = pydicom.dcmread(folder / '01.dcm')
+    del broken.RescaleIntercept
+    broken.save_as(folder / '01.dcm')
+    with pytest.raises(ValueError, match=r'01\.dcm: no usable RescaleSlope/RescaleIntercept'):
+        load_ct_volume(folder)
+
+
+def test_mr_dicom_is_refused(tmp_path):
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.Modality = 'MR'
+    ds.save_as(tmp_path / 'mr.dcm')
+    with pytest.raises(ValueError, match=r"mr\.dcm: Modality is 'MR', not CT"):
+        load_ct_slice(tmp_path / 'mr.dcm')
+
+
+@pytest.mark.parametrize(
+    'spacing', [(-1.0, -1.0, -1.0), (0.0, 0.7, 1.0), (0.7, math.nan, 1.0), (0.7, 0.7)]
+)
+def test_spacing_that_no_ct_has_is_refused(tmp_path, spacing):
+    series = write_png_series(tmp_path, '000001_01_01', range(8, 11))
+    with pytest.raises(ValueError, match='three positive sizes in mm'):
+        load_ct_input(series / '009.png', spacing_mm=spacing)
+    with pytest.raises(ValueError, match='three positive sizes in mm'):
+        load_ct_volume(CT_SMALL, spacing_mm=spacing)
+
+
+def test_series_uid_reaches_the_inference_input(tmp_path):
+    folder = tmp_path / 'mixed'
+    write_series(folder, [0.0, 5.0], names=['a1', 'a2'])
+    second = write_series(folder, [0.0], names=['b1'])
+    with pytest.raises(ValueError, match='--series-uid'):
+        load_ct_input(folder)
+    volume, indices = load_ct_input(folder, series_uid=second)
+    assert volume.slice_names == ('b1',) and indices == [0]

@@ -297,3 +297,90 @@ def test_interrupted_enhancer_training_resumes_with_its_optimizer_state(
         assert torch.equal(resumed['exp_avg'][key], value['exp_avg'])
     final = torch.load(f'{work_dir}/epoch_2.pth', map_location='cpu', weights_only=False)
     assert final['meta']['epoch'] == 2
+
+
+# -- annotation checks: what once gave a silently wrong ground truth -------------------------------
+def _rewrite(path, edit) -> None:
+    """Apply ``edit(rows)`` to the CSV rows (header first) of ``path``."""
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    edit(rows)
+    with path.open('w', newline='') as f:
+        csv.writer(f).writerows(rows)
+
+
+def _dataset(root, split=None):
+    return DeepLesionDataset(
+        data_root=str(root),
+        ann_file='DL_info.csv',
+        data_prefix={'img': 'Images_png/'},
+        split=split,
+        pipeline=[],
+    )
+
+
+def test_identical_duplicate_rows_are_dropped_and_counted(quirky_deeplesion, mmengine_log):
+    path = quirky_deeplesion / 'DL_info.csv'
+    _rewrite(path, lambda rows: rows.extend([rows[1], rows[1], rows[4]]))
+    dataset = _dataset(quirky_deeplesion)
+    [message] = [m for m in mmengine_log if 'identical to an earlier row' in m]
+    assert message.startswith('WARNING') and 'dropped 3 row(s)' in message
+    assert 'lines 8, 9, 10' in message
+    item = next(
+        dataset.get_data_info(i)
+        for i in range(len(dataset))
+        if dataset.get_data_info(i)['img_id'] == '000001_01_01_010.png'
+    )
+    assert len(item['instances']) == 2  # not 4: no lesion counted twice
+
+
+def test_key_slice_index_must_match_the_file_name(tmp_path):
+    bad = REAL_STYLE_ROWS[0].replace(',1,1,1,109,', ',1,1,1,108,', 1)
+    with pytest.raises(
+        DLInfoError, match=r"line 3, column 'Key_slice_index'.*names slice 109 \(got '108'\)"
+    ):
+        read_dl_info(write_csv(tmp_path, [REAL_STYLE_ROWS[2], bad]))
+
+
+def test_unquoted_vector_cell_is_named(tmp_path):
+    quoted = '"233.537, 95.0204, 234.057, 106.977, 231.169, 101.605, 236.252, 101.143"'
+    bad = REAL_STYLE_ROWS[0].replace(quoted, quoted.strip('"'), 1)
+    with pytest.raises(
+        DLInfoError,
+        match=r"line 3: expected 18 cells, got 25: column 'Measurement_coordinates' .*not quoted",
+    ):
+        read_dl_info(write_csv(tmp_path, [REAL_STYLE_ROWS[2], bad]))
+
+
+def test_image_size_smaller_than_the_png_is_refused_not_a_dropped_box(quirky_deeplesion):
+    size = DL_INFO_COLUMNS.index('Image_size')
+
+    def shrink(rows):
+        rows[1][size] = '32, 32'  # the PNG is 64x64; the box reaches x = 45
+
+    _rewrite(quirky_deeplesion / 'DL_info.csv', shrink)
+    with pytest.raises(
+        ValueError,
+        match=r"line 2, column 'Image_size': says 32x32 but .*000001_01_01/010\.png is 64x64",
+    ):
+        _dataset(quirky_deeplesion)
+
+
+def test_neighbour_png_of_another_size_is_named(quirky_deeplesion):
+    item = data_item(quirky_deeplesion, '000001_01_01_010.png')
+    neighbour = quirky_deeplesion / 'Images_png' / '000001_01_01' / '009.png'
+    cv2.imwrite(str(neighbour), np.full((48, 64), 32768, np.uint16))
+    with pytest.raises(ValueError, match=r'000001_01_01/009\.png .*48x64 .*key slice .*64x64'):
+        LoadDeepLesionSlices(num_slices=3, slice_interval_mm=2.0)(item)
+
+
+def test_empty_split_error_counts_the_rows_of_each_split(quirky_deeplesion):
+    split = DL_INFO_COLUMNS.index('Train_Val_Test')
+
+    def all_train(rows):
+        for row in rows[1:]:
+            row[split] = '1'
+
+    _rewrite(quirky_deeplesion / 'DL_info.csv', all_train)
+    counts = r"\{'train': 6, 'val': 0, 'test': 0\}"
+    with pytest.raises(ValueError, match=f'Rows per split in the file: {counts}'):
+        _dataset(quirky_deeplesion, split='val')

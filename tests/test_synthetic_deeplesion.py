@@ -330,3 +330,8 @@ def test_recist_box_is_clipped_to_the_image():
 
     assert recist_box((1.0, 1.0, 5.0, 5.0, 2.0, 3.0, 3.0, 2.0), 64, 5.0) == (0.0, 0.0, 10.0, 10.0)
     assert recist_box((60.0, 30.0, 63.0, 32.0, 61.0, 33.0, 62.0, 29.0), 64, 5.0)[2] == 63.0
+
+
+def test_too_few_patients_warn_that_val_and_test_are_empty(tmp_path):
+    with pytest.warns(UserWarning, match=r'val/test split\(s\) without any lesion'):
+        generate_dataset(tmp_path / 'one', SyntheticConfig(num_patients=1, seed=0, image_size=48))

@@ -35,6 +35,16 @@ def parse_args() -> argparse.Namespace:
         help='pixel spacing and slice distance for PNG input without --dl-info',
     )
     parser.add_argument('--dl-info', help='DL_info.csv giving the spacing of DeepLesion PNGs')
+    parser.add_argument(
+        '--series-uid', help='SeriesInstanceUID to read from a DICOM folder holding several'
+    )
+    parser.add_argument(
+        '--rescale',
+        type=float,
+        nargs=2,
+        metavar=('SLOPE', 'INTERCEPT'),
+        help='HU = value * SLOPE + INTERCEPT for DICOM files without RescaleSlope/Intercept',
+    )
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', help="'cpu' or 'cuda' (default: CUDA when available)")
@@ -58,6 +68,9 @@ def main() -> None:
         dl_info=args.dl_info,
         batch_size=args.batch_size,
         out_dir=args.out,
+        series_uid=args.series_uid,
+        rescale=tuple(args.rescale) if args.rescale else None,
+        progress=True,
     )
     found = sum(len(r.detections) for r in results)
     print(f'{len(results)} slice(s), {found} lesion(s) at score >= {args.score_thr}: {args.out}')

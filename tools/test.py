@@ -1,6 +1,8 @@
 """Evaluate a checkpoint on the test split: DeepLesion mAP, AP50, FROC sensitivities.
 
-python tools/test.py CONFIG CHECKPOINT [--out preds.pkl]
+python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out preds.pkl]
+
+Only the test split's data need exist. Several processes: bash tools/dist_test.sh.
 """
 
 import argparse
@@ -9,13 +11,16 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmlesion.utils import prepare_test_config
+from mmlesion.utils import load_checkpoint_strictly, prepare_distributed, prepare_test_config
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model from a config and checkpoint')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--data-root', help='one DeepLesion folder (DL_info.csv, Images_png/) for every split'
+    )
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='dump every prediction to this .pkl file')
     parser.add_argument(
@@ -37,8 +42,15 @@ def main() -> None:
         cfg_options=args.cfg_options,
         out=args.out,
         launcher=args.launcher,
+        data_root=args.data_root,
     )
-    Runner.from_cfg(cfg).test()
+    prepare_distributed(cfg)
+    # The Runner would load non-strictly: a checkpoint of another model would leave random
+    # weights and still report metrics. Load it here, refusing weights that do not fit.
+    cfg.load_from = None
+    runner = Runner.from_cfg(cfg)
+    load_checkpoint_strictly(runner.model, args.checkpoint)
+    runner.test()
 
 
 if __name__ == '__main__':

@@ -1,6 +1,8 @@
 """Train a detector or an enhancer from a config with the mmengine Runner.
 
-python tools/train.py configs/faster_rcnn_r50_fpn_deeplesion.py [--amp] [--resume]
+python tools/train.py configs/faster_rcnn_r50_fpn_deeplesion.py [--data-root DIR] [--amp] [--resume]
+
+Several processes (GPUs, or CPUs with gloo): bash tools/dist_train.sh CONFIG NUM_PROCESSES.
 """
 
 import argparse
@@ -9,12 +11,15 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmlesion.utils import prepare_train_config
+from mmlesion.utils import check_detector_checkpoint, prepare_distributed, prepare_train_config
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model from a config')
     parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--data-root', help='one DeepLesion folder (DL_info.csv, Images_png/) for every split'
+    )
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--amp', action='store_true', help='fp16 automatic mixed precision')
     parser.add_argument(
@@ -46,7 +51,10 @@ def main() -> None:
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume,
         launcher=args.launcher,
+        data_root=args.data_root,
     )
+    check_detector_checkpoint(cfg, args.config)
+    prepare_distributed(cfg)
     Runner.from_cfg(cfg).train()
 
 

@@ -73,3 +73,49 @@ class CTVolume:
             slice_interval_mm,
             z_spacing,
         )
+
+
+def check_spacing(spacing_mm, source: str = 'spacing_mm') -> Spacing:
+    """``spacing_mm`` as three floats, refusing what no CT has: a size that is not positive
+    and finite (NaN stays allowed only where a loader says "unknown", never from a user).
+
+    Raises:
+        ValueError: not three positive finite sizes in mm.
+    """
+    values = tuple(float(v) for v in spacing_mm)
+    if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(
+            f'{source}: the spacing must be three positive sizes in mm (x, y, z), got '
+            f'{tuple(spacing_mm)}'
+        )
+    return values  # type: ignore[return-value]
+
+
+#: What non-finite voxels become: air, which holds no lesion.
+NON_FINITE_FILL_HU = -1024.0
+
+
+def fill_non_finite(volume: CTVolume) -> tuple[CTVolume, dict[int, int]]:
+    """``volume`` with every NaN/Inf voxel set to :data:`NON_FINITE_FILL_HU`, and how many
+    there were on each slice (``{slice index: count}``, only slices that had any).
+
+    A NaN that reached the detector would poison the whole batch it travels in (and through
+    the 2.5D stack the neighbouring slices): filling it at load time keeps the damage to the
+    slice that holds it. A warning names those slices.
+    """
+    bad = ~np.isfinite(volume.hu)
+    per_slice = bad.reshape(len(volume), -1).sum(axis=1)
+    counts = {int(i): int(per_slice[i]) for i in np.flatnonzero(per_slice)}
+    if not counts:
+        return volume, counts
+    shown = ', '.join(f'{volume.slice_names[i]} ({n})' for i, n in list(counts.items())[:10])
+    more = ' ...' if len(counts) > 10 else ''
+    warnings.warn(
+        f'{volume.source}: {sum(counts.values())} NaN/Inf voxel(s) on {len(counts)} slice(s) '
+        f'were set to {NON_FINITE_FILL_HU:g} HU (air); detections on those slices are less '
+        f'reliable: {shown}{more}',
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    hu = np.where(bad, np.float32(NON_FINITE_FILL_HU), volume.hu).astype(np.float32, copy=False)
+    return CTVolume(hu, volume.spacing_mm, volume.slice_names, volume.source), counts

@@ -27,26 +27,67 @@ def _float_or_nan(value) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def dataset_hu(ds, path: str | Path) -> np.ndarray:
+#: ``(slope, intercept)``: HU = stored value * slope + intercept.
+Rescale = tuple[float, float]
+
+
+def check_modality(ds, path: str | Path) -> None:
+    """Refuse a DICOM file whose ``Modality`` is given and is not ``CT``.
+
+    An MR or PET image has no Hounsfield units: the HU windows and the detector would process
+    arbitrary intensities as if they were CT.
+    """
+    modality = str(ds.get('Modality', '') or '').strip().upper()
+    if modality and modality != 'CT':
+        raise ValueError(
+            f'{path}: Modality is {modality!r}, not CT; the detector works on CT in Hounsfield '
+            'units only'
+        )
+
+
+def rescale_of(ds, path: str | Path, rescale: Rescale | None = None) -> Rescale:
+    """``(RescaleSlope, RescaleIntercept)`` of a DICOM dataset, else ``rescale``.
+
+    Raises:
+        ValueError: the header has no usable slope and intercept and ``rescale`` is None. A
+            silent ``(1, 0)`` would put a typical CT (stored as HU + 1024) 1024 HU too high.
+    """
+    slope = _float_or_nan(ds.get('RescaleSlope'))
+    intercept = _float_or_nan(ds.get('RescaleIntercept'))
+    if not (math.isnan(slope) or math.isnan(intercept)):
+        return slope, intercept
+    if rescale is not None:
+        return float(rescale[0]), float(rescale[1])
+    raise ValueError(
+        f'{path}: no usable RescaleSlope/RescaleIntercept in the DICOM header, so the stored '
+        'values cannot be converted to HU (many scanners store HU + 1024). Give the rescale '
+        'explicitly: rescale=(slope, intercept), tools/infer.py --rescale SLOPE INTERCEPT, '
+        'e.g. 1 -1024, or 1 0 if the stored values are HU already'
+    )
+
+
+def dataset_hu(ds, path: str | Path, rescale: Rescale | None = None) -> np.ndarray:
     """The pixels of one DICOM dataset in HU: ``stored * RescaleSlope + RescaleIntercept``.
+
+    Args:
+        rescale: ``(slope, intercept)`` for a header without them (see :func:`rescale_of`).
 
     Returns:
         float32 ``(H, W)`` HU.
 
     Raises:
-        ValueError: no pixel data, or more than one frame.
+        ValueError: no pixel data, more than one frame, a modality other than CT, or no
+            rescale in the header and none given.
     """
     if 'PixelData' not in ds:
         raise ValueError(f'{path}: DICOM file has no pixel data')
+    check_modality(ds, path)
+    slope, intercept = rescale_of(ds, path, rescale)
     pixels = ds.pixel_array
     if pixels.ndim != 2:
         raise ValueError(
             f'{path}: expected a single-frame grayscale slice, got pixel array {pixels.shape}'
         )
-    slope = _float_or_nan(ds.get('RescaleSlope', 1))
-    intercept = _float_or_nan(ds.get('RescaleIntercept', 0))
-    slope = 1.0 if math.isnan(slope) else slope
-    intercept = 0.0 if math.isnan(intercept) else intercept
     return (pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(
         np.float32, copy=False
     )
@@ -70,10 +111,15 @@ def nominal_slice_distance(ds) -> float:
     return math.nan
 
 
-def read_dicom_slice(path: str | Path) -> tuple[np.ndarray, Spacing]:
-    """One DICOM file: float32 ``(H, W)`` HU and ``(x, y, z)`` spacing in mm (z nominal)."""
+def read_dicom_slice(
+    path: str | Path, rescale: Rescale | None = None
+) -> tuple[np.ndarray, Spacing]:
+    """One DICOM file: float32 ``(H, W)`` HU and ``(x, y, z)`` spacing in mm (z nominal).
+
+    ``rescale``: see :func:`dataset_hu`.
+    """
     ds = _pydicom().dcmread(str(path))
-    return dataset_hu(ds, path), (*in_plane_spacing(ds), nominal_slice_distance(ds))
+    return dataset_hu(ds, path, rescale), (*in_plane_spacing(ds), nominal_slice_distance(ds))
 
 
 def _slice_position(ds) -> float | None:
@@ -105,7 +151,9 @@ def _read_headers(folder: Path) -> tuple[dict[str, list[tuple[Path, object]]], i
     return by_series, skipped
 
 
-def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> CTVolume:
+def read_dicom_series(
+    folder: str | Path, series_uid: str | None = None, rescale: Rescale | None = None
+) -> CTVolume:
     """A folder of single-slice DICOM files as a :class:`CTVolume`.
 
     Slices are sorted by their position along the slice normal (``ImagePositionPatient`` and
@@ -116,11 +164,12 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> CTVo
     Args:
         folder: the series folder.
         series_uid: which series, when the folder holds several.
+        rescale: ``(slope, intercept)`` for headers without them (see :func:`dataset_hu`).
 
     Raises:
         FileNotFoundError: no DICOM image in the folder.
         ValueError: several series and no ``series_uid`` (the UIDs are listed), an unknown
-            ``series_uid``, or slices of different sizes.
+            ``series_uid``, slices of different sizes, or a slice :func:`dataset_hu` refuses.
     """
     folder = Path(folder)
     by_series, skipped = _read_headers(folder)
@@ -129,7 +178,10 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> CTVo
     if series_uid is None:
         if len(by_series) > 1:
             listing = ', '.join(f'{uid} ({len(files)} slices)' for uid, files in by_series.items())
-            raise ValueError(f'{folder}: holds several series, choose one by series_uid: {listing}')
+            raise ValueError(
+                f'{folder}: holds several series; choose one with series_uid= '
+                f'(tools/infer.py --series-uid UID): {listing}'
+            )
         series_uid = next(iter(by_series))
     if series_uid not in by_series:
         raise ValueError(f'{folder}: no series {series_uid!r}; found {sorted(by_series)}')
@@ -145,7 +197,7 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> CTVo
         order = np.argsort(numbers, kind='stable')
         z_mm = nominal_slice_distance(files[0][1])
     files = [files[i] for i in order]
-    slices = [dataset_hu(ds, path) for path, ds in files]
+    slices = [dataset_hu(ds, path, rescale) for path, ds in files]
     shapes = {s.shape for s in slices}
     if len(shapes) > 1:
         raise ValueError(f'{folder}: slices of different sizes {sorted(shapes)}')

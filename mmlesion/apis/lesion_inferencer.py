@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,15 +15,22 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint
+from tqdm import tqdm
 
 from mmlesion.models.detectors.frozen_detector_enhancer import NORMALISATION_AND_PADDING
 from mmlesion.models.regressors import enhancer_preprocessor_config
+from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
 
-from .ct_volume import CTVolume, Spacing
+from .ct_volume import CTVolume, Spacing, fill_non_finite
+from .dicom_reader import Rescale
 from .load_ct import has_spacing, load_ct_input
 
 #: Pipeline steps that read DeepLesion files or annotations: the inferencer does that itself.
 _LOADING_TRANSFORMS = ('LoadDeepLesionSlices', 'LoadAnnotations')
+#: The longest side, in pixels, a slice may be resampled to: 4096 pixels of 0.8 mm span 3.3 m.
+#: A larger one means a wrong spacing (e.g. 100 mm pixels), and would take gigabytes.
+MAX_RESAMPLED_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,9 @@ class SliceResult:
     clahe_clip_limit: float | None
     clahe_grid_size: float | None
     detections: list[Detection] = field(default_factory=list)
+    #: NaN/Inf voxels of this slice, set to air before detection
+    #: (:func:`~.ct_volume.fill_non_finite`).
+    non_finite_voxels: int = 0
     #: The key slice as the detector saw it (after windowing and enhancement), ``(H, W)`` in
     #: [0, 1] in the original pixels; kept out of the JSON.
     display: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -75,7 +86,13 @@ def _strip_loading(pipeline: Sequence[dict]) -> tuple[list[dict], dict]:
 def _enhancer_model_config(
     cfg: Config, checkpoint: str, enhancer_checkpoint: str | None, enhancer_config: str | None
 ) -> dict:
-    """A ``FrozenDetectorEnhancer`` config around the detector of ``cfg``, with its weights."""
+    """A ``FrozenDetectorEnhancer`` config around the detector of ``cfg``, with its weights.
+
+    Raises:
+        ValueError: ``checkpoint`` of a detector config holds a trained enhancer while no
+            ``enhancer_checkpoint`` is given: detecting with its detector alone would drop the
+            enhancement without a word.
+    """
     if cfg.model.type == 'FrozenDetectorEnhancer':
         model = copy.deepcopy(cfg.model).to_dict()
         learned = model['data_preprocessor'].get('mode', 'learned') == 'learned'
@@ -83,6 +100,12 @@ def _enhancer_model_config(
         model['detector_checkpoint'] = checkpoint
         model['enhancer_checkpoint'] = enhancer_checkpoint or (checkpoint if learned else None)
         return model
+    if enhancer_checkpoint is None and _holds_regressor(checkpoint):
+        raise ValueError(
+            f'{checkpoint} is a trained enhancer (it holds {REGRESSOR_PREFIX}* weights), but '
+            f'{cfg.filename} is a detector config: give the enhancer config as --config, or '
+            'give this file as --enhancer-checkpoint beside the detector checkpoint'
+        )
     if enhancer_checkpoint is None:
         preprocessor = {'type': 'AdaptiveCLAHEPreprocessor', 'mode': 'identity'}
     elif enhancer_config is not None:
@@ -99,6 +122,15 @@ def _enhancer_model_config(
         'enhancer_checkpoint': enhancer_checkpoint,
         'data_preprocessor': preprocessor,
     }
+
+
+def _holds_regressor(checkpoint: str) -> bool:
+    """Whether ``checkpoint`` (an existing file) holds an enhancer's regressor weights."""
+    if not Path(checkpoint).is_file():
+        return False  # the model's own loading names the missing file
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    return any(k.startswith(REGRESSOR_PREFIX) for k in state)
 
 
 class LesionInferencer:
@@ -150,7 +182,8 @@ class LesionInferencer:
         self.model.to(self.device).eval()
         steps, self.slice_settings = _strip_loading(self.cfg.test_dataloader.dataset.pipeline)
         self.pipeline = Compose(steps)
-        self.needs_spacing = any(step['type'] == 'RescaleToSpacing' for step in steps)
+        self.resampling = [step for step in steps if step['type'] == 'RescaleToSpacing']
+        self.needs_spacing = bool(self.resampling)
         self.classes = _dataset_classes(self.cfg)
 
     def _item(self, volume: CTVolume, index: int) -> dict:
@@ -159,6 +192,7 @@ class LesionInferencer:
                 f'{volume.source}: the pixel spacing is unknown, but this config resamples to a '
                 'fixed spacing in mm; give spacing_mm=(x, y, z) or a DL_info.csv'
             )
+        self._check_resampled_size(volume)
         image = volume.stack(index, **self.slice_settings)
         height, width = image.shape[:2]
         results = {
@@ -171,6 +205,21 @@ class LesionInferencer:
             'img_path': str(Path(volume.source) / volume.slice_names[index]),
         }
         return self.pipeline(results)
+
+    def _check_resampled_size(self, volume: CTVolume) -> None:
+        """Refuse a spacing that would resample a slice past :data:`MAX_RESAMPLED_SIDE`."""
+        height, width = volume.hu.shape[1:]
+        for step in self.resampling:
+            if step.get('max_size') is not None:
+                continue
+            target = step.get('target_spacing_mm', 0.8)
+            side = max(width * volume.spacing_mm[0], height * volume.spacing_mm[1]) / target
+            if side > MAX_RESAMPLED_SIDE:
+                raise ValueError(
+                    f'{volume.source}: pixel spacing {volume.spacing_mm[:2]} mm resampled to '
+                    f'{target} mm would make a slice {side:.0f} pixels wide (limit '
+                    f'{MAX_RESAMPLED_SIDE}); check the spacing (CT pixels are usually 0.3-1.5 mm)'
+                )
 
     @torch.no_grad()
     def _run(self, items: list[dict]) -> list[tuple[object, np.ndarray]]:
@@ -191,7 +240,9 @@ class LesionInferencer:
             outputs.append((sample, key))
         return outputs
 
-    def _result(self, volume: CTVolume, index: int, sample, display: np.ndarray) -> SliceResult:
+    def _result(
+        self, volume: CTVolume, index: int, sample, display: np.ndarray, non_finite: int
+    ) -> SliceResult:
         pred = sample.pred_instances
         keep = pred.scores >= self.score_thr
         boxes = pred.bboxes[keep].cpu().numpy().astype(float)
@@ -215,6 +266,7 @@ class LesionInferencer:
             clahe_clip_limit=clip,
             clahe_grid_size=grid,
             detections=detections,
+            non_finite_voxels=non_finite,
             display=display,
         )
 
@@ -226,6 +278,9 @@ class LesionInferencer:
         dl_info: str | Path | None = None,
         batch_size: int = 8,
         out_dir: str | Path | None = None,
+        series_uid: str | None = None,
+        rescale: Rescale | None = None,
+        progress: bool = False,
     ) -> list[SliceResult]:
         """Detect lesions on every slice of ``inputs``.
 
@@ -237,22 +292,34 @@ class LesionInferencer:
             batch_size: slices per forward pass.
             out_dir: also write ``predictions.json`` and one PNG per slice there
                 (:func:`~mmlesion.visualization.draw_detections`).
+            series_uid: the DICOM series of a folder holding several.
+            rescale: ``(slope, intercept)`` for DICOM headers without them.
+            progress: show a progress bar per input (on stderr).
 
         Returns:
-            One :class:`SliceResult` per slice, in input order.
+            One :class:`SliceResult` per slice, in input order. NaN/Inf voxels are set to air
+            first, with a warning naming their slices (``non_finite_voxels`` counts them).
         """
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be at least 1, got {batch_size}')
         results: list[SliceResult] = []
         for path in inputs:
-            volume, indices = load_ct_input(path, slice_indices, spacing_mm, dl_info)
+            volume, indices = load_ct_input(
+                path, slice_indices, spacing_mm, dl_info, series_uid, rescale
+            )
+            volume, non_finite = fill_non_finite(volume)
+            bar = tqdm(total=len(indices), desc=Path(path).name, unit='slice', disable=not progress)
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
                 outputs = self._run([self._item(volume, i) for i in chunk])
                 results.extend(
-                    self._result(volume, index, sample, display)
+                    self._result(volume, index, sample, display, non_finite.get(index, 0))
                     for index, (sample, display) in zip(chunk, outputs, strict=True)
                 )
+                bar.update(len(chunk))
+            bar.close()
         if out_dir is not None:
             write_results(results, out_dir)
         return results
@@ -269,16 +336,64 @@ def _dataset_classes(cfg: Config) -> tuple[str, ...]:
     return ('lesion',)
 
 
+_VOLUME_SUFFIXES = ('.nii.gz', '.nii', '.dcm', '.png')
+
+
+def _without_suffix(name: str) -> str:
+    for suffix in _VOLUME_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def output_stems(results: Sequence[SliceResult]) -> list[str]:
+    """One file stem per result, ``<source>_<slice>``, never the same twice.
+
+    A slice of a volume file (``'ct.nii.gz[7]'``) gives ``ct_007``; a file in a series folder
+    ``<folder>_<file>``. Names that still collide (two inputs of the same name in different
+    folders) get ``_2``, ``_3``... in input order.
+    """
+    stems, seen = [], set()
+    for result in results:
+        source = _without_suffix(Path(result.source).name)
+        name = result.slice_name
+        if name.endswith(']') and '[' in name:
+            slice_part = f'{int(name[name.rindex("[") + 1 : -1]):03d}'
+        else:
+            slice_part = _without_suffix(Path(name).name)
+        stem = f'{source}_{slice_part}'
+        unique, copy_number = stem, 1
+        while unique in seen:
+            copy_number += 1
+            unique = f'{stem}_{copy_number}'
+        seen.add(unique)
+        stems.append(unique)
+    return stems
+
+
+def strict_json(value):
+    """``value`` with every NaN/Inf float as ``None``: ``json.dumps(allow_nan=False)`` then
+    writes strict JSON (``null``), which every JSON reader accepts."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def write_results(results: Sequence[SliceResult], out_dir: str | Path) -> None:
-    """``predictions.json`` (every slice) and ``<source>_<slice>.png`` (enhanced slice with
-    its boxes and the chosen parameters) into ``out_dir``."""
+    """``predictions.json`` (every slice; unknown sizes are ``null``) and one PNG per slice
+    (enhanced slice with its boxes and the chosen parameters, named by :func:`output_stems`)
+    into ``out_dir``."""
     from mmlesion.visualization import draw_detections
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = [r.to_dict() for r in results]
-    (out_dir / 'predictions.json').write_text(json.dumps(records, indent=2, default=float))
-    for result in results:
-        stem = f'{Path(result.source).stem}_{Path(result.slice_name).stem}'
-        stem = stem.replace('[', '_').replace(']', '')
+    records = strict_json([r.to_dict() for r in results])
+    (out_dir / 'predictions.json').write_text(json.dumps(records, indent=2, allow_nan=False))
+    for result, stem in zip(results, output_stems(results), strict=True):
         draw_detections(result, out_dir / f'{stem}.png')

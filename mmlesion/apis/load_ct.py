@@ -22,8 +22,8 @@ import numpy as np
 
 from mmlesion.datasets import read_deeplesion_png, read_dl_info
 
-from .ct_volume import UNKNOWN_SPACING, CTVolume, Spacing
-from .dicom_reader import read_dicom_series, read_dicom_slice
+from .ct_volume import UNKNOWN_SPACING, CTVolume, Spacing, check_spacing
+from .dicom_reader import Rescale, read_dicom_series, read_dicom_slice
 from .nifti_reader import is_nifti, read_nifti_volume
 
 _PNG_SLICE = re.compile(r'^(\d+)\.png$', re.IGNORECASE)
@@ -43,7 +43,7 @@ def spacing_from_dl_info(dl_info: str | Path, series_folder: str) -> Spacing:
 
 def _png_spacing(folder: Path, spacing_mm: Spacing | None, dl_info: str | Path | None) -> Spacing:
     if spacing_mm is not None:
-        return tuple(float(v) for v in spacing_mm)  # type: ignore[return-value]
+        return check_spacing(spacing_mm)
     if dl_info is not None:
         return spacing_from_dl_info(dl_info, folder.name)
     return UNKNOWN_SPACING
@@ -102,6 +102,7 @@ def load_ct_volume(
     spacing_mm: Spacing | None = None,
     dl_info: str | Path | None = None,
     series_uid: str | None = None,
+    rescale: Rescale | None = None,
 ) -> CTVolume:
     """Every slice of a CT input as a :class:`CTVolume`.
 
@@ -112,17 +113,22 @@ def load_ct_volume(
             ``dl_info``).
         dl_info: ``DL_info.csv`` to take a DeepLesion series' spacing from.
         series_uid: the DICOM series to read from a folder holding several.
+        rescale: ``(slope, intercept)`` for DICOM headers without RescaleSlope/Intercept.
 
     Raises:
         FileNotFoundError: ``path`` does not exist, or a folder holds no slice.
+        ValueError: a ``spacing_mm`` that is not three positive sizes, or a DICOM file
+            :func:`~.dicom_reader.dataset_hu` refuses (not CT, no rescale).
     """
     path = Path(path)
+    if spacing_mm is not None:
+        spacing_mm = check_spacing(spacing_mm)
     if not path.exists():
         raise FileNotFoundError(f'CT input not found: {path}')
     if path.is_dir():
         if _is_png_folder(path):
             return read_deeplesion_series(path, spacing_mm, dl_info)
-        volume = read_dicom_series(path, series_uid)
+        volume = read_dicom_series(path, series_uid, rescale)
     elif is_nifti(path):
         volume = read_nifti_volume(path)
     elif path.suffix.lower() == '.png':
@@ -131,10 +137,10 @@ def load_ct_volume(
             hu[None], _png_spacing(path.parent, spacing_mm, dl_info), (path.name,), str(path)
         )
     else:
-        hu, spacing = read_dicom_slice(path)
+        hu, spacing = read_dicom_slice(path, rescale)
         volume = CTVolume(hu[None], spacing, (path.name,), str(path))
     if spacing_mm is not None:
-        volume = CTVolume(volume.hu, tuple(spacing_mm), volume.slice_names, volume.source)
+        volume = CTVolume(volume.hu, spacing_mm, volume.slice_names, volume.source)
     return volume
 
 
@@ -171,18 +177,21 @@ def load_ct_input(
     slice_indices: list[int] | None = None,
     spacing_mm: Spacing | None = None,
     dl_info: str | Path | None = None,
+    series_uid: str | None = None,
+    rescale: Rescale | None = None,
 ) -> tuple[CTVolume, list[int]]:
     """The volume an inference input belongs to, and which of its slices to detect on.
 
     A DeepLesion PNG brings its series folder along (its neighbours make the 2.5D input) and
     names its own slice; a folder or volume names ``slice_indices`` (default: all).
+    ``series_uid``, ``rescale``: see :func:`load_ct_volume`.
     """
     path = Path(path)
     match = _PNG_SLICE.match(path.name)
     if path.is_file() and match:
         volume = read_deeplesion_series(path.parent, spacing_mm, dl_info)
         return volume, [volume.slice_names.index(f'{int(match.group(1)):03d}.png')]
-    volume = load_ct_volume(path, spacing_mm, dl_info)
+    volume = load_ct_volume(path, spacing_mm, dl_info, series_uid, rescale)
     indices = list(range(len(volume))) if slice_indices is None else list(slice_indices)
     for index in indices:
         if not 0 <= index < len(volume):

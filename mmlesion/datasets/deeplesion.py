@@ -18,9 +18,11 @@ from .dl_info import (
     RELEASE_COORDINATE_BASE,
     UNLABELLED_TYPE,
     LesionRow,
+    drop_duplicate_rows,
     fit_boxes_to_images,
     read_dl_info,
 )
+from .transforms.load_deeplesion_slices import png_size
 
 CLASS_MODES = ('agnostic', 'coarse_type')
 NOISY_LESION_POLICIES = ('keep', 'ignore', 'drop')
@@ -113,7 +115,18 @@ class DeepLesionDataset(BaseDetDataset):
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        rows, repairs = fit_boxes_to_images(read_dl_info(self.ann_file, self.coordinate_base))
+        rows, repeats = drop_duplicate_rows(read_dl_info(self.ann_file, self.coordinate_base))
+        if repeats:
+            lines = ', '.join(str(r.line) for r in repeats[:10]) + (' ...' * (len(repeats) > 10))
+            print_log(
+                f'{self.ann_file}: dropped {len(repeats)} row(s) identical to an earlier row '
+                f'(lines {lines}); each would be a second ground-truth box on one lesion',
+                logger='current',
+                level=logging.WARNING,
+            )
+        self._check_image_sizes(rows)
+        all_rows = rows
+        rows, repairs = fit_boxes_to_images(rows)
         if repairs.clipped or repairs.dropped:
             print_log(repairs.describe(self.ann_file), logger='current', level=logging.WARNING)
         rows = self._select_rows(rows)
@@ -128,15 +141,35 @@ class DeepLesionDataset(BaseDetDataset):
             }
         data_list = [self._data_item(lesions) for lesions in by_slice.values()]
         if not data_list:
+            splits = {s: sum(r.split == s for r in all_rows) for s in ('train', 'val', 'test')}
             raise ValueError(
                 f'DeepLesionDataset: no key slice left in {self.ann_file} after selecting '
                 f'split={self.split!r}, class_mode={self.class_mode!r}, '
                 f'noisy_lesions={self.noisy_lesions!r}, patient_ids={self.patient_ids}, '
                 f'lesion_types={self.lesion_types}, '
-                f'patient_holdout={self.patient_holdout}. (On the real release every train row '
-                "is unlabelled (-1), so class_mode='coarse_type' needs the labelled val/test rows.)"
+                f'patient_holdout={self.patient_holdout}. Rows per split in the file: {splits}. '
+                '(On the real release every train row is unlabelled (-1), so '
+                "class_mode='coarse_type' needs the labelled val/test rows; a synthetic set of "
+                'very few patients has no val/test rows: generate more patients.)'
             )
         return data_list
+
+    def _check_image_sizes(self, rows: list[LesionRow]) -> None:
+        """Refuse a row whose box reaches past ``Image_size`` when its PNG is of another size:
+        the box is right and ``Image_size`` wrong, so clipping would cut a real lesion. Only
+        those rows' PNG headers are read (24 bytes each)."""
+        for row in rows:
+            height, width = row.image_size
+            if row.bbox_px[2] <= width and row.bbox_px[3] <= height:
+                continue
+            path = osp.join(self.data_prefix.get('img', ''), row.series_folder, row.slice_file)
+            size = png_size(path)
+            if size is not None and size != row.image_size:
+                raise ValueError(
+                    f"{self.ann_file}: line {row.line}, column 'Image_size': says "
+                    f'{height}x{width} but {path} is {size[0]}x{size[1]} pixels (the box '
+                    f'{row.bbox_px} lies outside Image_size); correct Image_size'
+                )
 
     def _select_rows(self, rows: list[LesionRow]) -> list[LesionRow]:
         if self.split is not None:

@@ -222,12 +222,18 @@ def _parse_row(path: Path, line: int, cells: dict[str, str], base: int) -> Lesio
     if min(image_size) < 1:
         raise p.error('Image_size', 'expected a positive size in pixels')
     gender = p.text('Patient_gender')
+    key_slice_index = p.integer('Key_slice_index')
+    if key_slice_index != int(slice_part):
+        # The neighbours would be taken around the wrong slice.
+        raise p.error(
+            'Key_slice_index', f'the File_name {file_name!r} names slice {int(slice_part)}'
+        )
     return LesionRow(
         file_name=file_name,
         patient_index=p.integer('Patient_index'),
         study_index=p.integer('Study_index'),
         series_id=p.integer('Series_ID'),
-        key_slice_index=p.integer('Key_slice_index'),
+        key_slice_index=key_slice_index,
         recist_px=p.pixel_coordinates('Measurement_coordinates', 8, base),
         bbox_px=p.pixel_coordinates('Bounding_boxes', 4, base),  # type: ignore[arg-type]
         diameters_px=p.numbers('Lesion_diameters_Pixel_', 2),  # type: ignore[arg-type]
@@ -294,9 +300,59 @@ def _read_rows(path: Path, base: int) -> list[LesionRow]:
                 raise DLInfoError(
                     f'{path}: line {line}: expected {len(header)} cells, got {len(record)}'
                 )
+            if len(record) > len(header):
+                raise DLInfoError(_too_many_cells(path, line, header, record))
             cells = {name: record[i] for name, i in index.items()}
             rows.append(_parse_row(path, line, cells, base))
     return rows
+
+
+#: Vector-valued columns and how many numbers each holds.
+_VECTOR_SIZES = {
+    'Measurement_coordinates': 8,
+    'Bounding_boxes': 4,
+    'Lesion_diameters_Pixel_': 2,
+    'Normalized_lesion_location': 3,
+    'Slice_range': 2,
+    'Spacing_mm_px_': 3,
+    'Image_size': 2,
+    'DICOM_windows': 2,
+}
+
+
+def _too_many_cells(path: Path, line: int, header: list[str], record: list[str]) -> str:
+    """The message for a row with more cells than the header: it names the first vector column
+    whose cell holds too few numbers, i.e. whose quotes are missing so that its numbers spilled
+    into the next cells."""
+    problem = f'{path}: line {line}: expected {len(header)} cells, got {len(record)}'
+    for i, name in enumerate(header):
+        size = _VECTOR_SIZES.get(name)
+        if size and len(record[i].split(',')) < size:
+            return (
+                f'{problem}: column {name!r} holds {record[i]!r}, not {size} numbers; its cell '
+                f'is probably not quoted (write "{", ".join(["n"] * size)}" in quotes)'
+            )
+    return problem + ' (a vector cell without quotes?)'
+
+
+def drop_duplicate_rows(rows: Sequence[LesionRow]) -> tuple[list[LesionRow], list[LesionRow]]:
+    """Drop rows identical to an earlier one in every column (only the line differs).
+
+    A repeated row would be a second ground-truth box on the same lesion: one of the two can
+    never be matched, so a perfect detector's AP halves.
+
+    Returns:
+        The kept rows (first occurrences, in order) and the dropped repeats.
+    """
+    kept, dropped, seen = [], [], set()
+    for row in rows:
+        key = replace(row, line=0)
+        if key in seen:
+            dropped.append(row)
+            continue
+        seen.add(key)
+        kept.append(row)
+    return kept, dropped
 
 
 @dataclass(frozen=True)

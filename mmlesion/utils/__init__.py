@@ -1,18 +1,26 @@
 from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint loader)
+from .checkpoint_loading import load_checkpoint_strictly
+from .distributed import prepare_distributed
 from .run_config import (
+    check_detector_checkpoint,
     default_work_dir,
     enable_fp16,
     load_config,
     prepare_test_config,
     prepare_train_config,
+    set_data_root,
 )
 from .setup_env import register_all_modules
 
 __all__ = [
+    'check_detector_checkpoint',
     'default_work_dir',
     'enable_fp16',
+    'load_checkpoint_strictly',
     'load_config',
+    'prepare_distributed',
     'prepare_test_config',
     'prepare_train_config',
     'register_all_modules',
+    'set_data_root',
 ]

@@ -9,6 +9,12 @@ import os.path as osp
 
 from mmengine.config import Config
 
+#: The dataloaders a config may hold, each with a ``dataset``.
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: Hooks that only make sense while training; tools/test.py leaves them out, so that testing
+#: needs nothing of the training data (EarlyStoppingHook's before_run builds the train loader).
+TRAINING_ONLY_HOOKS = ('EarlyStoppingHook',)
+
 
 def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
     """Read ``config_path`` and merge ``--cfg-options`` style overrides into it."""
@@ -16,6 +22,36 @@ def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def _datasets(dataset: dict):
+    """``dataset`` and every dataset it wraps (``dataset=``, ``datasets=[...]``)."""
+    yield dataset
+    if isinstance(dataset.get('dataset'), dict):
+        yield from _datasets(dataset['dataset'])
+    for inner in dataset.get('datasets', []) or []:
+        yield from _datasets(inner)
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point the dataset of every dataloader (and the datasets they wrap) at ``data_root``,
+    one DeepLesion-format folder (``DL_info.csv`` + ``Images_png/``): ``--data-root``."""
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'--data-root: no such folder: {data_root}')
+    root = osp.join(data_root, '')
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if loader is None or loader.get('dataset') is None:
+            continue
+        for dataset in _datasets(loader.dataset):
+            if 'data_root' in dataset or 'ann_file' in dataset:
+                dataset.data_root = root
+
+
+def drop_training_hooks(cfg: Config) -> None:
+    """Leave out :data:`TRAINING_ONLY_HOOKS` from ``custom_hooks`` (for testing)."""
+    hooks = cfg.get('custom_hooks') or []
+    cfg.custom_hooks = [h for h in hooks if h.get('type') not in TRAINING_ONLY_HOOKS]
 
 
 def default_work_dir(config_path: str) -> str:
@@ -46,16 +82,20 @@ def prepare_train_config(
     auto_scale_lr: bool = False,
     resume: str | None = None,
     launcher: str = 'none',
+    data_root: str | None = None,
 ) -> Config:
     """The training config after the command-line choices of ``tools/train.py``.
 
     Args:
+        data_root: one DeepLesion-format folder for every dataloader (``--data-root``).
         resume: ``'auto'`` resumes from the latest checkpoint in the work dir, a path resumes
             from that checkpoint (weights, optimizer state, epoch), ``None`` starts afresh.
     """
     cfg = load_config(config_path, cfg_options)
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(config_path)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
     if amp:
         enable_fp16(cfg)
     if auto_scale_lr:
@@ -71,6 +111,26 @@ def prepare_train_config(
     return cfg
 
 
+def check_detector_checkpoint(cfg: Config, config_path: str) -> None:
+    """Refuse to start an enhancer training without the frozen detector's weights, before any
+    data is read (``tools/train.py``; the model refuses too, when it is put in training mode:
+    this says it sooner).
+
+    Raises:
+        ValueError: a ``FrozenDetectorEnhancer`` config without ``model.detector_checkpoint``,
+            not resuming or loading a whole checkpoint, and without ``allow_random_detector``.
+    """
+    model = cfg.model
+    if model.get('type') != 'FrozenDetectorEnhancer' or model.get('allow_random_detector'):
+        return
+    if model.get('detector_checkpoint') is None and not (cfg.get('resume') or cfg.get('load_from')):
+        raise ValueError(
+            f'{config_path}: model.detector_checkpoint is not set, so the enhancer would train in '
+            'front of a detector with RANDOM weights. Give the trained detector: --cfg-options '
+            'model.detector_checkpoint=work_dirs/<detector>/best_deeplesion_mAP_epoch_N.pth'
+        )
+
+
 def prepare_test_config(
     config_path: str,
     checkpoint: str,
@@ -78,15 +138,23 @@ def prepare_test_config(
     cfg_options: dict | None = None,
     out: str | None = None,
     launcher: str = 'none',
+    data_root: str | None = None,
 ) -> Config:
     """The test config after the command-line choices of ``tools/test.py``.
 
+    Training-only hooks are left out (:func:`drop_training_hooks`): only the test data need
+    exist.
+
     Args:
         out: also dump every prediction to this ``.pkl`` file (mmdet's ``DumpDetResults``).
+        data_root: one DeepLesion-format folder for every dataloader (``--data-root``).
     """
     cfg = load_config(config_path, cfg_options)
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(config_path)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    drop_training_hooks(cfg)
     cfg.load_from = checkpoint
     if out is not None:
         if not out.endswith(('.pkl', '.pickle')):

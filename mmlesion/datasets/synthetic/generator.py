@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +73,20 @@ def assign_splits(num_patients: int, seed: int) -> dict[int, str]:
     )
     splits.update({int(p): 'test' for p in order[num_patients - n_test :]})
     return splits
+
+
+def _warn_empty_splits(num_patients: int, rows) -> None:
+    """Warn when a split holds no lesion: training validates on ``val``, testing reads ``test``,
+    and both would fail later with a less telling error."""
+    empty = [s for s in ('train', 'val', 'test') if not any(r.split == s for r in rows)]
+    if empty:
+        warnings.warn(
+            f'{num_patients} synthetic patient(s) leave the {"/".join(empty)} split(s) without '
+            'any lesion, so training (which validates) or testing on them will fail; generate '
+            'more patients (e.g. --num-patients 6)',
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _normalized_location(
@@ -256,6 +271,7 @@ def generate_dataset(
             executor.shutdown()
     rows = [row for o in outputs for row in o.rows]
     acquisitions = [a for o in outputs for a in o.acquisitions]
+    _warn_empty_splits(config.num_patients, rows)
     write_dl_info(out / DL_INFO_NAME, rows)
     write_acquisition_sidecar(out / SIDECAR_NAME, acquisitions)
     slices = Counter()

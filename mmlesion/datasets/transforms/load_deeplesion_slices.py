@@ -41,6 +41,22 @@ def read_deeplesion_png(path: str) -> np.ndarray:
     return raw.astype(np.float32) - HU_OFFSET
 
 
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
+def png_size(path: str) -> tuple[int, int] | None:
+    """``(height, width)`` pixels from a PNG's header (24 bytes read); None when the file is
+    missing or not a PNG (loading it later says why)."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b'IHDR':
+        return None
+    return int.from_bytes(head[20:24], 'big'), int.from_bytes(head[16:20], 'big')
+
+
 def slice_path(series_dir: str, index: int) -> str:
     return osp.join(series_dir, f'{index:03d}.png')
 
@@ -69,7 +85,8 @@ class LoadDeepLesionSlices(BaseTransform):
 
     Raises:
         FileNotFoundError: the key slice is missing (the path is in the message).
-        ValueError: a slice is not a 16-bit PNG, or its size differs from ``image_size``.
+        ValueError: a slice is not a 16-bit PNG, or its size differs from ``image_size`` or
+            (a neighbour) from the key slice's.
     """
 
     def __init__(self, num_slices: int = 3, slice_interval_mm: float = 2.0) -> None:
@@ -99,7 +116,15 @@ class LoadDeepLesionSlices(BaseTransform):
 
         def read(index: int) -> np.ndarray:
             if index not in loaded:
-                loaded[index] = self._read_nearest(series_dir, index, key_index, loaded)
+                neighbour = self._read_nearest(series_dir, index, key_index, loaded)
+                if neighbour.shape != key_slice.shape:
+                    raise ValueError(
+                        f'{slice_path(series_dir, index)} (or the stored slice nearest to it) is '
+                        f'{neighbour.shape[0]}x{neighbour.shape[1]} pixels but its key slice '
+                        f'{key_path} is {key_slice.shape[0]}x{key_slice.shape[1]}: every slice '
+                        'of a series must have one size'
+                    )
+                loaded[index] = neighbour
             return loaded[index]
 
         img = stack_neighbours(

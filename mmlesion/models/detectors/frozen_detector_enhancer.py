@@ -66,7 +66,10 @@ class FrozenDetectorEnhancer(BaseDetector):
     Args:
         detector: mmdet detector config (the one the checkpoint was trained with).
         detector_checkpoint: path of the trained detector's checkpoint. ``None`` keeps random
-            weights, with a loud warning (for tests only).
+            weights, with a loud warning: right only when a whole enhancer checkpoint is loaded
+            next (``tools/test.py``, ``--resume``). Training refuses to start on a detector that
+            was never loaded, unless ``allow_random_detector``.
+        allow_random_detector: let training run in front of a random detector (tests only).
         enhancer_checkpoint: optional checkpoint of a trained enhancer whose regressor
             (``data_preprocessor.regressor.*``) is loaded into this one: an enhancer trained in
             front of one detector placed in front of another (detector transfer), or at
@@ -89,6 +92,7 @@ class FrozenDetectorEnhancer(BaseDetector):
         map_delta_interval: int = 10,
         baseline_momentum: float = 0.9,
         init_cfg: dict | None = None,
+        allow_random_detector: bool = False,
     ) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(f'objective must be one of {OBJECTIVES}, got {objective!r}')
@@ -105,6 +109,9 @@ class FrozenDetectorEnhancer(BaseDetector):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(detector)
         self.detector_checkpoint = detector_checkpoint
+        self.allow_random_detector = allow_random_detector
+        # Set once trained weights reach the detector: its checkpoint, or a whole state dict.
+        self._detector_loaded = False
         self._load_detector(detector_checkpoint)
         for param in self.detector.parameters():
             param.requires_grad_(False)
@@ -118,6 +125,11 @@ class FrozenDetectorEnhancer(BaseDetector):
         self._train_iter = 0
         self.data_preprocessor.keep_original = True
         self.data_preprocessor.sample_params = objective == 'reinforce'
+        # The policy's spread takes a gradient only when parameters are sampled (reinforce). A
+        # trainable parameter without one stops DistributedDataParallel at its 2nd iteration.
+        log_std = getattr(getattr(self.data_preprocessor, 'regressor', None), 'log_std', None)
+        if isinstance(log_std, torch.nn.Parameter):
+            log_std.requires_grad_(objective == 'reinforce')
         self._register_load_state_dict_pre_hook(self._accept_bare_detector_state)
 
     # -- construction -------------------------------------------------------------------------
@@ -161,6 +173,7 @@ class FrozenDetectorEnhancer(BaseDetector):
                 + '; '.join(details)
             )
         self.detector.load_state_dict(state, strict=True)
+        self._detector_loaded = True
 
     def _load_regressor(self, checkpoint: str | None) -> None:
         if checkpoint is None:
@@ -175,11 +188,12 @@ class FrozenDetectorEnhancer(BaseDetector):
 
     def _accept_bare_detector_state(self, state_dict: dict, prefix: str, *args) -> None:
         """Rename a bare detector state dict (``backbone.…``) to this wrapper's keys."""
+        if not any(k.startswith(prefix + 'detector.') for k in state_dict):
+            detector_keys = {prefix + k for k in self.detector.state_dict()}
+            for key in [k for k in state_dict if k in detector_keys]:
+                state_dict[prefix + 'detector.' + key[len(prefix) :]] = state_dict.pop(key)
         if any(k.startswith(prefix + 'detector.') for k in state_dict):
-            return
-        detector_keys = {prefix + k for k in self.detector.state_dict()}
-        for key in [k for k in state_dict if k in detector_keys]:
-            state_dict[prefix + 'detector.' + key[len(prefix) :]] = state_dict.pop(key)
+            self._detector_loaded = True
 
     def init_weights(self) -> None:
         """Initialise the enhancer only: the detector holds its trained weights."""
@@ -190,6 +204,20 @@ class FrozenDetectorEnhancer(BaseDetector):
             self._load_regressor(self.enhancer_checkpoint)
 
     def train(self, mode: bool = True) -> FrozenDetectorEnhancer:
+        """Train mode for the enhancer; the detector stays in eval mode.
+
+        Raises:
+            RuntimeError: training mode on a detector that holds no trained weights (no
+                ``detector_checkpoint``, no whole checkpoint loaded) and no
+                ``allow_random_detector``: the enhancer would learn to please a random network.
+        """
+        if mode and not (self._detector_loaded or self.allow_random_detector):
+            raise RuntimeError(
+                'FrozenDetectorEnhancer: refusing to train in front of a detector with RANDOM '
+                'weights: model.detector_checkpoint is None and no checkpoint was loaded. Set '
+                'it to the trained detector, e.g. --cfg-options model.detector_checkpoint='
+                'work_dirs/<detector>/best_deeplesion_mAP_epoch_N.pth'
+            )
         super().train(mode)
         self.detector.eval()
         return self
