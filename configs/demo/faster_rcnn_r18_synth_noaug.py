@@ -8,7 +8,7 @@ detector_train_pipeline = [
     {{_base_.load_slices}},
     {{_base_.hu_window}},
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomLesionCrop', crop_size=(128, 128)),
+    dict(type='RandomLesionCrop', crop_size=(96, 96)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
 ]
