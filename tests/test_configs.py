@@ -37,6 +37,9 @@ def test_every_config_loads_and_its_model_builds_offline(path):
     assert cfg.default_scope == 'mmdet'
     assert 'mmlesion' in cfg.custom_imports.imports
     model_cfg = cfg.model
+    preprocessor = model_cfg.get('data_preprocessor', {})
+    if preprocessor.get('mode') == 'fixed' and preprocessor.get('fixed_params', ()) is None:
+        preprocessor.fixed_params = (8.0, 12.0)  # given on the command line (glcae_tuned)
     detector = model_cfg.get('detector', model_cfg)
     detector.backbone.init_cfg = None  # what a user without internet does
     if 'detector' in model_cfg:

@@ -8,7 +8,8 @@ from .functional import (
     deeplesion_froc_curve,
 )
 from .metrics import DeepLesionMetric
-from .subset_evaluation import evaluate_subsets
+from .paired_bootstrap import paired_bootstrap
+from .subset_evaluation import evaluate_subsets, slice_records
 
 __all__ = [
     'DEEPLESION_FPS',
@@ -18,4 +19,6 @@ __all__ = [
     'deeplesion_froc',
     'deeplesion_froc_curve',
     'evaluate_subsets',
+    'paired_bootstrap',
+    'slice_records',
 ]

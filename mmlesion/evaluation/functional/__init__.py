@@ -2,5 +2,13 @@
 
 from .coco_map import coco_map
 from .froc import DEEPLESION_FPS, box_overlaps, deeplesion_froc, deeplesion_froc_curve
+from .weighted_slices import WeightedSliceMetrics
 
-__all__ = ['DEEPLESION_FPS', 'box_overlaps', 'coco_map', 'deeplesion_froc', 'deeplesion_froc_curve']
+__all__ = [
+    'DEEPLESION_FPS',
+    'WeightedSliceMetrics',
+    'box_overlaps',
+    'coco_map',
+    'deeplesion_froc',
+    'deeplesion_froc_curve',
+]
