@@ -97,7 +97,7 @@ def test_markdown_shows_new_methods_intervals_and_the_reading():
     assert '| fixed GLCAE tuned on val | 5.80 | 5.80 |' in text
     assert '| oracle per slice (upper bound) | 9.00 |' in text
     assert '| detector alone [detector w/o RandomGLCAE] | 3.00 |' in text
-    assert '+0.10 [-0.50, +0.70]' in text
+    assert '| 0 | learned-glcae_tuned | +0.10 [-0.50, +0.70] | +0.10 [-0.50, +0.70] |' in text
     assert 'Reading (mAP): learned ≈ tuned fixed' in text
 
 

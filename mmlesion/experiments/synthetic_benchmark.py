@@ -213,16 +213,17 @@ def _interval_side(interval: list[float]) -> str:
     return 'overlaps'
 
 
-def claim_reading(runs_: list[dict], metric: str = 'map') -> str:
-    """Which claim the seeds' bootstrap intervals of ``learned - glcae_tuned`` support, from the
-    numbers: per-image learned > tuned fixed (the interval above 0 on every seed), learned ≈
-    tuned fixed (the interval holds 0 on every seed: the regressor acts as a tuning device), or
-    neither (the seeds disagree, or learned is below tuned fixed somewhere)."""
-    pair = 'learned-glcae_tuned'
-    sides = [r.get('bootstrap', {}).get(pair, {}).get(metric) for r in runs_]
-    if not sides or any(s is None for s in sides):
+def claim_reading(runs_: list[dict], metric: str = 'map', suffix: str = '') -> str:
+    """Which claim the seeds' bootstrap intervals of ``learned - glcae_tuned`` (with the
+    detector ``suffix``) support, from the numbers: per-image learned > tuned fixed (the
+    interval above 0 on every seed), learned ≈ tuned fixed (the interval holds 0 on every seed:
+    the regressor acts as a tuning device), or neither (the seeds disagree, or learned is below
+    tuned fixed somewhere)."""
+    pair = f'learned{suffix}-glcae_tuned{suffix}'
+    intervals = [r.get('bootstrap', {}).get(pair, {}).get(metric) for r in runs_]
+    if not intervals or any(i is None for i in intervals):
         return f'no {pair} interval on every seed: no reading'
-    sides = [_interval_side(s) for s in sides]
+    sides = [_interval_side(i) for i in intervals]
     seeds = ', '.join(f'seed {r["seed"]}: {side} 0' for r, side in zip(runs_, sides, strict=True))
     if all(side == 'above' for side in sides):
         verdict = 'per-image learned > tuned fixed (interval above 0 on every seed)'
@@ -276,23 +277,24 @@ def benchmark_markdown(result: dict) -> str:
             f'Paired bootstrap over test slices ({b0["resamples"]} resamples, seed {b0["seed"]}), '
             'percentage points, point estimate [95 % interval]:',
             '',
-            '| seed | ' + ' | '.join(f'{p} mAP | {p} avg. sens.' for p in pairs) + ' |',
-            '|---:|' + '---:|' * (2 * len(pairs)),
+            '| seed | difference | mAP | avg. sens. |',
+            '|---:|---|---:|---:|',
         ]
         for r in runs_:
-            cells = []
             for p in pairs:
                 b = r['bootstrap'][p]
-                cells += [
+                cells = [
                     f'{b["point"][k]:+.2f} [{b[k][0]:+.2f}, {b[k][1]:+.2f}]'
                     for k in ('map', 'froc_avg')
                 ]
-            lines.append(f'| {r["seed"]} | ' + ' | '.join(cells) + ' |')
-        lines += [
-            '',
-            f'Reading (mAP): {claim_reading(runs_, "map")}.',
-            f'Reading (avg. sens.): {claim_reading(runs_, "froc_avg")}.',
-        ]
+                lines.append(f'| {r["seed"]} | {p} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+        for suffix, detector in (('', ''), ('_noaug', ', detector w/o RandomGLCAE')):
+            if f'learned{suffix}-glcae_tuned{suffix}' in pairs:
+                lines += [
+                    f'Reading (mAP{detector}): {claim_reading(runs_, "map", suffix)}.',
+                    f'Reading (avg. sens.{detector}): {claim_reading(runs_, "froc_avg", suffix)}.',
+                ]
     if all(r.get('baselines', {}).get('main') for r in runs_):
         lines += [
             '',

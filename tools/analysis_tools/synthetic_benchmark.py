@@ -52,6 +52,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--bootstrap-resamples', type=int, default=1000, help='paired bootstrap resamples'
     )
+    parser.add_argument(
+        '--search-clips',
+        type=float,
+        nargs='+',
+        help='clip limits of the validation grid search (default: 1 2 4 8 16 32)',
+    )
+    parser.add_argument(
+        '--search-grids',
+        type=float,
+        nargs='+',
+        help='grid sizes of the validation grid search (default: 4 8 12 16)',
+    )
     return parser.parse_args()
 
 
@@ -65,6 +77,8 @@ def main() -> None:
             num_patients=args.num_patients,
             image_size=args.image_size,
             bootstrap_resamples=args.bootstrap_resamples,
+            search_clips=tuple(args.search_clips) if args.search_clips else None,
+            search_grids=tuple(args.search_grids) if args.search_grids else None,
         ),
         ablations=not args.no_ablations,
         noaug=not args.no_noaug,
