@@ -183,3 +183,12 @@ def test_demo_enhancer_validates_every_epoch():
     assert validated_epochs(load('demo/enhancer_r18_synth.py').train_cfg.to_dict()) == list(
         range(1, 7)
     )
+
+
+def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
+    # The transferred regressor's weights only mean what they meant in training with the same
+    # output ranges and squash.
+    demo = load('demo/enhancer_r18_synth.py').model.data_preprocessor.regressor
+    transfer = load('transfer/enhancer_r18_synth_on_retinanet.py').model.data_preprocessor.regressor
+    assert transfer == demo
+    assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
