@@ -158,5 +158,11 @@ def test_presets_name_existing_configs():
             assert (root / getattr(settings, key)).is_file(), (name, key)
     gpu = DemoSettings.from_preset('paper_gpu')
     assert gpu.image_size == 512 and gpu.work_dir != DemoSettings().work_dir
+    # The GPU preset has no detector without RandomGLCAE: the benchmark skips those stages.
+    gpu_benchmark = BenchmarkSettings(demo=gpu).seed_settings(0)
+    assert 'detector_noaug' not in gpu_benchmark.enabled_stages()
+    assert 'baselines' in gpu_benchmark.enabled_stages()
+    noaug = DemoSettings.from_preset('demo').noaug_detector_config
+    assert (root / noaug).is_file()
     with pytest.raises(KeyError, match='unknown preset'):
         DemoSettings.from_preset('paper_tpu')

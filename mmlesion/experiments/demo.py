@@ -84,7 +84,8 @@ class DemoSettings:
     noaug: bool = False
     noaug_enhancer: bool = False
     baselines: bool = False
-    noaug_detector_config: str = 'configs/demo/faster_rcnn_r18_synth_noaug.py'
+    #: None: the preset has no detector without RandomGLCAE; the noaug stages are skipped.
+    noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18_synth_noaug.py'
     search_clips: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
     search_grids: tuple[float, ...] = (4.0, 8.0, 12.0, 16.0)
     per_profile_min_slices: int = 5
@@ -94,7 +95,7 @@ class DemoSettings:
     def enabled_stages(self) -> tuple[str, ...]:
         """The stages this configuration runs, in order."""
         skipped = set()
-        if not self.noaug:
+        if not self.noaug or self.noaug_detector_config is None:
             skipped |= {'detector_noaug', 'enhancer_noaug', 'evaluation_noaug', 'baselines_noaug'}
         if not self.noaug_enhancer:
             skipped.add('enhancer_noaug')
@@ -126,6 +127,7 @@ PRESETS: dict[str, dict] = {
         'identity_config': 'configs/gpu/baselines/identity_synth_gpu.py',
         'glcae_fixed_config': 'configs/gpu/baselines/glcae_fixed_synth_gpu.py',
         'clahe_fixed_config': 'configs/gpu/baselines/clahe_fixed_synth_gpu.py',
+        'noaug_detector_config': None,  # not written for the GPU preset
         'data_workers': 16,
     },
 }

@@ -124,7 +124,7 @@ def seed_record(settings: DemoSettings, report: dict) -> dict:
             'difficulty': settings.difficulty,
         },
     }
-    if settings.noaug:
+    if 'detector_noaug' in settings.enabled_stages():
         record['noaug_detector_config'] = settings.noaug_detector_config
     return record
 
