@@ -36,7 +36,7 @@ from .froc import _check_inputs, _match_image
 
 #: Recall thresholds of COCOeval (101 points) and its IoU thresholds (0.50:0.05:0.95).
 RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)
-#: Elements of one working array (resamples × IoU thresholds × detections), ~16 MB of float64.
+#: Elements of one working array (resamples × detections), ~16 MB of float64.
 CHUNK_ELEMENTS = 2_000_000
 
 
@@ -188,36 +188,49 @@ class WeightedSliceMetrics:
 
     def _coco_precision(self, weights: np.ndarray) -> np.ndarray:
         """COCOeval.accumulate's interpolated precision ``(B, T, R, K)`` (NaN for a class
-        without ground truth in a row, where COCOeval writes -1)."""
+        without ground truth in a row, where COCOeval writes -1).
+
+        Only the true positives' points of each precision-recall curve are formed: a recall
+        threshold is first reached at a true positive, and the precision envelope there (the
+        best precision at that recall or beyond) never comes from a false positive's point,
+        whose precision is below that of the true positive before it. At recall 0 the envelope
+        is the best precision of all, again a true positive's (or 0 without any).
+        """
         num_rows, num_thrs = len(weights), len(self._iou_thrs)
-        out = np.full((num_rows, num_thrs, len(RECALL_THRESHOLDS), len(self._classes)), np.nan)
+        num_recalls = len(RECALL_THRESHOLDS)
+        out = np.full((num_rows, num_thrs, num_recalls, len(self._classes)), np.nan)
         for k, cls in enumerate(self._classes):
             num_dets = len(cls['slice'])
             positives = weights @ cls['lesions']  # (B,) non-ignored ground truths
-            step = max(1, CHUNK_ELEMENTS // max(1, num_thrs * num_dets))
+            out[positives > 0, :, :, k] = 0.0
+            if num_dets == 0:
+                continue
+            step = max(1, CHUNK_ELEMENTS // num_dets)
             for start in range(0, num_rows, step):
-                rows = slice(start, start + step)
-                npig = positives[rows]
-                defined = npig > 0
-                block = out[rows]  # a view: written in place
-                block[defined, :, :, k] = 0.0
-                if num_dets == 0:
+                rows = np.arange(start, min(start + step, num_rows))
+                rows = rows[positives[rows] > 0]
+                if len(rows) == 0:
                     continue
-                w = weights[rows][:, cls['slice']][:, None, :]  # (b, 1, D)
-                tp = np.cumsum(w * cls['tp'][None], axis=2)
-                fp = np.cumsum(w * cls['fp'][None], axis=2)
-                with np.errstate(divide='ignore', invalid='ignore'):
-                    recall = tp / npig[:, None, None]
-                precision = tp / (fp + tp + np.spacing(1))
-                # COCO's envelope: each point takes the best precision at any higher recall.
-                precision = np.maximum.accumulate(precision[..., ::-1], axis=2)[..., ::-1]
-                for b in np.flatnonzero(defined):
-                    for t in range(num_thrs):
-                        index = np.searchsorted(recall[b, t], RECALL_THRESHOLDS, side='left')
-                        reached = index < num_dets
-                        q = np.zeros(len(RECALL_THRESHOLDS))
-                        q[reached] = precision[b, t, index[reached]]
-                        block[b, t, :, k] = q
+                w = weights[rows][:, cls['slice']]  # (b, D) weight of each detection
+                npig = positives[rows][:, None]
+                for t in range(num_thrs):
+                    hits = np.flatnonzero(cls['tp'][t])
+                    if len(hits) == 0:
+                        continue  # precision 0 at every recall
+                    tp = np.cumsum(w[:, hits], axis=1)
+                    # False positives before each hit: sums between consecutive hits (a hit
+                    # itself is no false positive, so reduceat's inclusive ends add nothing).
+                    between = np.add.reduceat(w * cls['fp'][t], np.r_[0, hits], axis=1)
+                    fp = np.cumsum(between[:, : len(hits)], axis=1)
+                    recall = tp / npig
+                    precision = tp / (fp + tp + np.spacing(1))
+                    precision = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+                    for b, row in enumerate(rows):
+                        index = np.searchsorted(recall[b], RECALL_THRESHOLDS, side='left')
+                        reached = index < len(hits)
+                        q = np.zeros(num_recalls)
+                        q[reached] = precision[b, index[reached]]
+                        out[row, t, :, k] = q
         return out
 
     def _avg_sens(self, weights: np.ndarray) -> np.ndarray:
