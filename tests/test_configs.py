@@ -192,3 +192,17 @@ def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
     transfer = load('transfer/enhancer_r18_synth_on_retinanet.py').model.data_preprocessor.regressor
     assert transfer == demo
     assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
+
+
+def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
+    # Whatever the main demo detector's input and training become, the detector of the paper's
+    # setting differs from it by the RandomGLCAE augmentation alone.
+    main = load('demo/faster_rcnn_r18_synth.py')
+    noaug = load('demo/faster_rcnn_r18_synth_noaug.py')
+    main_pipeline = main.train_dataloader.dataset.pipeline
+    assert any(step.type == 'RandomGLCAE' for step in main_pipeline)
+    without = [step for step in main_pipeline if step.type != 'RandomGLCAE']
+    assert noaug.train_dataloader.dataset.pipeline == without
+    assert differing_keys(
+        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_noaug.py'
+    ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}
