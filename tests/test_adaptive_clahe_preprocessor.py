@@ -51,12 +51,55 @@ def test_learned_mode_predicts_per_image_parameters_from_the_key_slice():
     assert out['inputs'].shape == (3, 3, 128, 128)
 
 
-def test_learned_output_carries_a_gradient_to_the_regressor():
-    preprocessor = build(mode='learned', regressor=REGRESSOR)
-    out = preprocessor(fake_batch(), training=True)
-    out['inputs'].mean().backward()
-    grad = preprocessor.regressor.clip_head[-1].bias.grad
-    assert grad is not None and grad.abs().sum() > 0
+def learned_preprocessor_at(clip: float, grid: float):
+    """Learned mode with the regressor in eval mode (BatchNorm from running statistics: the
+    same function on every call), starting at ``(clip, grid)`` for every image."""
+    preprocessor = build(mode='learned', regressor={**REGRESSOR, 'init_params': (clip, grid)})
+    preprocessor.regressor.eval()
+    return preprocessor
+
+
+def contrast(preprocessor) -> torch.Tensor:
+    return preprocessor(fake_batch(), training=True)['inputs'].std()
+
+
+def test_learned_grid_gradient_is_the_derivative_of_the_enhanced_batch():
+    # The soft grid blends the two neighbouring integer grids: the enhanced batch is
+    # differentiable in the grid head's output, and the gradient matches a finite difference.
+    preprocessor = learned_preprocessor_at(2.0, 9.3)
+    bias = preprocessor.regressor.grid_head[-1].bias
+    contrast(preprocessor).backward()
+    grad = bias.grad.item()
+    eps = 1e-3
+    with torch.no_grad():
+        bias.add_(eps)
+        up = contrast(preprocessor).item()
+        bias.sub_(2 * eps)
+        down = contrast(preprocessor).item()
+    finite = (up - down) / (2 * eps)
+    assert abs(finite) > 1e-4
+    assert finite == pytest.approx(grad, rel=0.05)
+
+
+def test_learned_clip_gradient_points_where_the_enhanced_batch_goes():
+    # OpenCV's CLAHE uses an integer clip count, so the forward pass is a staircase in the clip
+    # limit and its gradient a straight-through one (clahe_lut.py): over a step that crosses
+    # the neighbouring counts, the batch must change in the direction the gradient says.
+    preprocessor = learned_preprocessor_at(2.5, 8.0)
+    regressor = preprocessor.regressor
+    bias = regressor.clip_head[-1].bias
+    contrast(preprocessor).backward()
+    grad = bias.grad.item()
+    assert grad != 0
+    up_score = regressor.clip_output.inverse(3.5) - regressor.clip_output.inverse(2.5)
+    down_score = regressor.clip_output.inverse(1.5) - regressor.clip_output.inverse(2.5)
+    with torch.no_grad():
+        bias.add_(up_score)
+        up = contrast(preprocessor).item()
+        bias.add_(down_score - up_score)
+        down = contrast(preprocessor).item()
+    assert up != down
+    assert (up > down) == (grad > 0)
 
 
 def test_original_inputs_only_when_asked_and_training():

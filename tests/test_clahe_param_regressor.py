@@ -46,15 +46,87 @@ def test_stem_maps_one_channel_to_three():
     assert isinstance(stem[1], nn.BatchNorm2d) and isinstance(stem[2], nn.ReLU)
 
 
-def test_gradients_reach_the_trunk_after_the_heads_move():
-    regressor = small_regressor()
-    optimizer = torch.optim.SGD(regressor.parameters(), lr=0.5)
-    for _ in range(2):
+def test_trunk_gradient_is_the_derivative_of_the_output():
+    # Not just "some gradient arrives": along the trunk gradient, a small step changes the
+    # output by what the gradient predicts (a directional finite difference, float64).
+    regressor = small_regressor().double().eval()
+    with torch.no_grad():
+        for head in (regressor.clip_head, regressor.grid_head):
+            head[-1].weight.normal_()  # heads that look at the features
+    images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(1)).double()
+
+    def objective():
+        clip, grid = regressor(images)
+        return (clip * torch.tensor([1.0, -2.0], dtype=torch.float64)).sum() + grid.sum()
+
+    weight = regressor.trunk.conv1.weight
+    objective().backward()
+    gradient = weight.grad.clone()
+    assert gradient.abs().sum() > 0
+    step = 1e-6 * gradient / gradient.norm()
+    with torch.no_grad():
+        before = objective().item()
+        weight.add_(step)
+        after = objective().item()
+    assert after - before == pytest.approx((gradient * step).sum().item(), rel=1e-3)
+
+
+def test_regressor_learns_to_give_two_kinds_of_image_different_parameters():
+    # Dark, flat slices want (clip 2, grid 4); bright, textured ones (clip 16, grid 12): a
+    # per-image optimum that differs by kind. Trained on both, the outputs must separate, each
+    # kind near its own target, both heads moving (in log space, inside [1, 32] and [2, 16]).
+    torch.manual_seed(0)
+    regressor = CLAHEParamRegressor(
+        input_size=32,
+        base_channels=4,
+        clip_range=(1.0, 32.0),
+        grid_range=(2.0, 16.0),
+        log_outputs=True,
+    )
+    generator = torch.Generator().manual_seed(0)
+    dark = 0.2 + 0.02 * torch.rand(8, 1, 32, 32, generator=generator)
+    bright = 0.6 + 0.3 * torch.rand(8, 1, 32, 32, generator=generator)
+    images = torch.cat([dark, bright])
+    target = torch.tensor([[2.0, 4.0]] * 8 + [[16.0, 12.0]] * 8).log()
+    optimizer = torch.optim.Adam(regressor.parameters(), lr=1e-2)
+    for _ in range(150):
         optimizer.zero_grad()
-        clip, grid = regressor(torch.rand(2, 1, 32, 32))
-        (clip.sum() - grid.sum()).backward()
+        clip, grid = regressor(images)
+        loss = ((torch.stack([clip, grid], 1).log() - target) ** 2).mean()
+        loss.backward()
         optimizer.step()
-    assert regressor.trunk.conv1.weight.grad.abs().sum() > 0
+    regressor.eval()
+    with torch.no_grad():
+        clip, grid = regressor(images)
+    assert clip[:8].max() < 4.0 < 8.0 < clip[8:].min()
+    assert grid[:8].max() < 7.0 < 9.0 < grid[8:].min()
+
+
+def test_log_space_output_starts_at_the_init_and_keeps_its_slope_inside_the_range():
+    regressor = small_regressor(clip_range=(1.0, 32.0), log_outputs=True)
+    clip, grid = regressor(torch.rand(2, 1, 32, 32))
+    assert clip.tolist() == pytest.approx([2.0, 2.0], abs=1e-5)
+    assert grid.tolist() == pytest.approx([8.0, 8.0], abs=1e-5)
+    squash = BoundedOutput(1.0, 32.0, log_space=True)
+    linear = BoundedOutput(1.0, 8.0)
+    scores = torch.tensor([squash.inverse(v) for v in (2.0, 8.0)], requires_grad=True)
+    squash(scores).sum().backward()
+    # d clip / d score at 8 is at least the one at 2 (a linear [1, 8] squash: ~43x smaller).
+    assert scores.grad[1] > scores.grad[0] > 0
+    near_top = torch.tensor(linear.inverse(7.98), requires_grad=True)
+    linear(near_top).backward()
+    assert near_top.grad < scores.grad[0] / 10
+    values = torch.tensor([1.5, 3.0, 20.0])
+    assert squash(squash.inverse_tensor(values)).tolist() == pytest.approx(values.tolist())
+    with pytest.raises(ValueError, match='positive'):
+        BoundedOutput(0.0, 8.0, log_space=True)
+
+
+def test_to_scores_inverts_to_params():
+    regressor = small_regressor(clip_range=(1.0, 32.0), log_outputs=True)
+    scores = torch.tensor([[-1.0, 0.5], [2.0, -0.3]])
+    clip, grid = regressor.to_params(scores)
+    assert torch.allclose(regressor.to_scores(clip, grid), scores, atol=1e-5)
 
 
 def test_sample_draws_around_the_prediction_with_a_log_probability():

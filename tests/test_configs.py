@@ -37,6 +37,9 @@ def test_every_config_loads_and_its_model_builds_offline(path):
     assert cfg.default_scope == 'mmdet'
     assert 'mmlesion' in cfg.custom_imports.imports
     model_cfg = cfg.model
+    preprocessor = model_cfg.get('data_preprocessor', {})
+    if preprocessor.get('mode') == 'fixed' and preprocessor.get('fixed_params', ()) is None:
+        preprocessor.fixed_params = (8.0, 12.0)  # given on the command line (glcae_tuned)
     detector = model_cfg.get('detector', model_cfg)
     detector.backbone.init_cfg = None  # what a user without internet does
     if 'detector' in model_cfg:
@@ -180,3 +183,26 @@ def test_demo_enhancer_validates_every_epoch():
     assert validated_epochs(load('demo/enhancer_r18_synth.py').train_cfg.to_dict()) == list(
         range(1, 7)
     )
+
+
+def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
+    # The transferred regressor's weights only mean what they meant in training with the same
+    # output ranges and squash.
+    demo = load('demo/enhancer_r18_synth.py').model.data_preprocessor.regressor
+    transfer = load('transfer/enhancer_r18_synth_on_retinanet.py').model.data_preprocessor.regressor
+    assert transfer == demo
+    assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
+
+
+def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
+    # Whatever the main demo detector's input and training become, the detector of the paper's
+    # setting differs from it by the RandomGLCAE augmentation alone.
+    main = load('demo/faster_rcnn_r18_synth.py')
+    noaug = load('demo/faster_rcnn_r18_synth_noaug.py')
+    main_pipeline = main.train_dataloader.dataset.pipeline
+    assert any(step.type == 'RandomGLCAE' for step in main_pipeline)
+    without = [step for step in main_pipeline if step.type != 'RandomGLCAE']
+    assert noaug.train_dataloader.dataset.pipeline == without
+    assert differing_keys(
+        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_noaug.py'
+    ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}

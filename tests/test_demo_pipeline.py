@@ -18,21 +18,36 @@ class RecordingPipeline(DemoPipeline):
         self.ran.append('data')
         return {'data_root': 'd'}
 
-    def train_detector(self):
-        self.ran.append('detector')
-        return {'checkpoint': 'det.pth', 'log_dir': 'l'}
+    def train_detector(self, config=None, stage='detector'):
+        self.ran.append(stage)
+        return {'checkpoint': f'{stage}.pth', 'log_dir': 'l'}
 
-    def train_enhancer(self, detector_checkpoint):
-        self.ran.append(('enhancer', detector_checkpoint))
-        return {'checkpoint': 'enh.pth', 'log_dir': 'l'}
+    def train_enhancer(self, detector_checkpoint, suffix=''):
+        self.ran.append(('enhancer' + suffix, detector_checkpoint))
+        return {'checkpoint': f'enh{suffix}.pth', 'log_dir': 'l'}
 
     def evaluate(self, detector_checkpoint, enhancer_checkpoint):
         self.ran.append(('evaluation', detector_checkpoint, enhancer_checkpoint))
         return {'test': {}}
 
-    def report(self, data, detector, enhancer, evaluation):
+    def evaluate_noaug(self, detector_checkpoint, enhancer_checkpoint):
+        self.ran.append(('evaluation_noaug', detector_checkpoint, enhancer_checkpoint))
+        return {'test': {}}
+
+    def baselines(self, detector_checkpoint, suffix=''):
+        self.ran.append(('baselines' + suffix, detector_checkpoint))
+        return {'test': {}}
+
+    def statistics(self, stages):
+        self.ran.append(('statistics', tuple(stages)))
+        return {}
+
+    def report(self, stages):
         self.ran.append('report')
         return {'ok': True}
+
+
+CORE = ('data', 'detector', 'enhancer', 'evaluation', 'statistics', 'report')
 
 
 def test_stages_run_in_order_and_pass_their_outputs(tmp_path):
@@ -41,13 +56,32 @@ def test_stages_run_in_order_and_pass_their_outputs(tmp_path):
     assert pipeline.ran == [
         'data',
         'detector',
-        ('enhancer', 'det.pth'),
-        ('evaluation', 'det.pth', 'enh.pth'),
+        ('enhancer', 'detector.pth'),
+        ('evaluation', 'detector.pth', 'enh.pth'),
+        ('statistics', ('data', 'detector', 'enhancer', 'evaluation')),
         'report',
     ]
+    assert DemoSettings().enabled_stages() == CORE
     for stage in STAGES:
-        record = json.loads((tmp_path / stage / 'stage.json').read_text())
-        assert 'elapsed_s' in record
+        marker = tmp_path / stage / 'stage.json'
+        assert marker.is_file() == (stage in CORE), stage
+        if stage in CORE:
+            assert 'elapsed_s' in json.loads(marker.read_text())
+
+
+def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path):
+    settings = DemoSettings(work_dir=str(tmp_path), noaug=True, noaug_enhancer=True, baselines=True)
+    pipeline = RecordingPipeline(settings)
+    pipeline.run()
+    assert settings.enabled_stages() == STAGES
+    assert pipeline.ran[4:10] == [
+        'detector_noaug',
+        ('enhancer_noaug', 'detector_noaug.pth'),
+        ('evaluation_noaug', 'detector_noaug.pth', 'enh_noaug.pth'),
+        ('baselines', 'detector.pth'),
+        ('baselines_noaug', 'detector_noaug.pth'),
+        ('statistics', STAGES[:-2]),
+    ]
 
 
 def test_finished_stages_are_skipped_on_a_rerun(tmp_path):
@@ -62,14 +96,31 @@ def test_a_missing_stage_reruns_it_and_everything_after(tmp_path):
     (tmp_path / 'enhancer' / 'stage.json').unlink()
     again = RecordingPipeline(DemoSettings(work_dir=str(tmp_path)))
     again.run()
-    assert again.ran == [('enhancer', 'det.pth'), ('evaluation', 'det.pth', 'enh.pth'), 'report']
+    assert again.ran[0] == ('enhancer', 'detector.pth')
+    assert [r if isinstance(r, str) else r[0] for r in again.ran] == [
+        'enhancer',
+        'evaluation',
+        'statistics',
+        'report',
+    ]
+
+
+def test_enabling_the_baselines_later_reruns_only_what_reads_them(tmp_path):
+    RecordingPipeline(DemoSettings(work_dir=str(tmp_path))).run()  # make demo
+    later = RecordingPipeline(DemoSettings(work_dir=str(tmp_path), baselines=True))
+    later.run()
+    assert [r if isinstance(r, str) else r[0] for r in later.ran] == [
+        'baselines',
+        'statistics',
+        'report',
+    ]
 
 
 def test_force_reruns_everything(tmp_path):
     RecordingPipeline(DemoSettings(work_dir=str(tmp_path))).run()
     again = RecordingPipeline(DemoSettings(work_dir=str(tmp_path), force=True))
     again.run()
-    assert len(again.ran) == len(STAGES)
+    assert len(again.ran) == len(CORE)
 
 
 def test_comparison_table_in_percent():

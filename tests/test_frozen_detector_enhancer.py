@@ -71,24 +71,53 @@ def test_surrogate_is_zero_when_nothing_changes():
     assert losses['loss_enhance'].item() == pytest.approx(0.0, abs=1e-6)
 
 
-def test_reinforce_sign_convention_and_gradient_direction(monkeypatch):
+def drawn_log_prob(model, batch_inputs, data_samples):
+    """Log probability, under the regressor's current policy, of the parameters drawn before
+    (as written in the data samples)."""
+    regressor = model.data_preprocessor.regressor
+    clip = torch.tensor([s.clahe_clip_limit for s in data_samples])
+    grid = torch.tensor([s.clahe_grid_size for s in data_samples])
+    drawn = regressor.to_scores(clip, grid)
+    key = torch.stack([x[1][None] / 255 for x in batch_inputs])
+    policy = torch.distributions.Normal(regressor.scores(key), regressor.log_std.exp())
+    return policy.log_prob(drawn).sum()
+
+
+@pytest.mark.parametrize(
+    ('maps', 'baseline', 'likelier'),
+    [((0.2, 0.5), 0.0, True), ((0.2, 0.1), 0.0, False), ((0.2, 0.5), 0.6, False)],
+)
+def test_reinforce_sign_convention_and_gradient_direction(monkeypatch, maps, baseline, likelier):
+    # A step of gradient descent on the loss must make the drawn parameters more likely when
+    # their reward beats the running baseline, and less likely when it falls short of it.
     model = build_enhancer(objective='reinforce')
     model.train()
-    # A batch where the enhancement helps: mAP 0.2 on the original, 0.5 enhanced.
-    monkeypatch.setattr(model, '_batch_maps', lambda *args: (0.2, 0.5))
+    regressor = model.data_preprocessor.regressor
+    regressor.eval()  # BatchNorm from running statistics: the policy is a fixed function
+    with torch.no_grad():
+        regressor.clip_head[-1].weight.normal_(std=0.1)  # an image-dependent policy
+    model.reward_baseline.fill_(baseline)
+    monkeypatch.setattr(model, '_batch_maps', lambda *args: maps)
+    raw = fake_batch()
     batch = model.data_preprocessor(fake_batch(), training=True)
     log_prob = batch['param_log_prob']
     assert log_prob.shape == (2,) and log_prob.requires_grad
     losses = model._reinforce_loss(
         batch['inputs'], batch['original_inputs'], batch['data_samples'], log_prob
     )
-    assert losses['loss_enhance'].item() == pytest.approx(-0.3)  # negative = gain
-    assert losses['map_delta'].item() == pytest.approx(-0.3)
+    reward = maps[1] - maps[0]
+    assert losses['loss_enhance'].item() == pytest.approx(-reward)  # negative = gain
+    assert losses['map_delta'].item() == pytest.approx(-reward)
+    assert model.reward_baseline.item() == pytest.approx(0.9 * baseline + 0.1 * reward)
+    with torch.no_grad():
+        before = drawn_log_prob(model, raw['inputs'], batch['data_samples']).item()
+    optimizer = torch.optim.SGD([p for p in regressor.parameters() if p.requires_grad], lr=0.05)
+    optimizer.zero_grad()
     losses['loss_enhance'].backward()
-    # Gradient descent must make the drawn (helpful) parameters more likely.
-    std = model.data_preprocessor.regressor.log_std
-    assert std.grad is not None and torch.isfinite(std.grad).all()
-    assert model.reward_baseline.item() == pytest.approx(0.1 * 0.3)
+    optimizer.step()
+    with torch.no_grad():
+        after = drawn_log_prob(model, raw['inputs'], batch['data_samples']).item()
+    assert (after > before) == likelier, (before, after)
 
 
 def test_reinforce_train_step_samples_parameters():

@@ -46,18 +46,54 @@ def test_enhancer_trains_in_front_of_the_frozen_detector(trained_detector, data_
     assert METRIC_KEYS <= set(metrics)
 
 
-@pytest.mark.parametrize('baseline', ['identity', 'glcae_fixed'])
-def test_baselines_evaluate_from_the_bare_detector_checkpoint(
-    baseline, trained_detector, data_root, tmp_path
-):
+def load_pickle(path):
+    with open(path, 'rb') as f:
+        return pickle.load(f)
+
+
+def test_baselines_through_the_wrapper_are_what_they_claim(trained_detector, data_root, tmp_path):
+    # identity: the frozen detector behind the wrapper is the detector itself (same predictions,
+    # same metrics); glcae_fixed really enhances (other predictions); an untrained regressor is
+    # the fixed GLCAE (2.0, 8) (same metrics through the learned enhancer's config).
     options = enhancer_options(data_root, trained_detector)
-    options['model.data_preprocessor.regressor'] = None
-    config = DEMO / 'baselines' / f'{baseline}_synth.py'
-    metrics = runs.test(
-        str(config), trained_detector, str(tmp_path), options, out=str(tmp_path / 'p.pkl')
+    baseline_options = {**options, 'model.data_preprocessor.regressor': None}
+    alone = runs.test(
+        str(DEMO / 'faster_rcnn_r18_synth.py'),
+        trained_detector,
+        str(tmp_path / 'alone'),
+        detector_options(data_root),
+        out=str(tmp_path / 'alone.pkl'),
     )
-    assert METRIC_KEYS <= set(metrics)
-    assert (tmp_path / 'p.pkl').is_file()
+    metrics, dumps = {}, {}
+    for baseline in ('identity', 'glcae_fixed'):
+        dumps[baseline] = tmp_path / f'{baseline}.pkl'
+        metrics[baseline] = runs.test(
+            str(DEMO / 'baselines' / f'{baseline}_synth.py'),
+            trained_detector,
+            str(tmp_path / baseline),
+            baseline_options,
+            out=str(dumps[baseline]),
+        )
+        assert METRIC_KEYS <= set(metrics[baseline])
+    assert metrics['identity'] == pytest.approx(alone, nan_ok=True)
+    identity, plain = load_pickle(dumps['identity']), load_pickle(tmp_path / 'alone.pkl')
+    for a, b in zip(identity, plain, strict=True):
+        assert torch.equal(a['pred_instances']['bboxes'], b['pred_instances']['bboxes'])
+    enhanced = load_pickle(dumps['glcae_fixed'])
+    assert {p['clahe_clip_limit'] for p in enhanced} == {2.0}
+    assert any(
+        not torch.equal(a['pred_instances']['scores'], b['pred_instances']['scores'])
+        for a, b in zip(identity, enhanced, strict=True)
+    )
+    untrained = runs.test(
+        str(DEMO / 'enhancer_r18_synth.py'), trained_detector, str(tmp_path / 'untrained'), options
+    )
+    assert untrained['deeplesion/mAP'] == pytest.approx(
+        metrics['glcae_fixed']['deeplesion/mAP'], abs=1e-6
+    )
+    assert untrained['deeplesion/avg_sens'] == pytest.approx(
+        metrics['glcae_fixed']['deeplesion/avg_sens'], abs=1e-6, nan_ok=True
+    )
 
 
 def test_best_checkpoint_falls_back_to_the_latest_epoch(tmp_path):
@@ -93,6 +129,9 @@ def test_transferred_enhancer_runs_in_front_of_a_retinanet(data_root, tmp_path):
             'input_size': 64,
             'base_channels': 4,
             'init_params': (3.0, 5.0),
+            # the output space of the demo enhancer, which the transfer config must match
+            'clip_range': (1.0, 32.0),
+            'log_outputs': True,
         }
     )
     enhancer = tmp_path / 'enhancer.pth'

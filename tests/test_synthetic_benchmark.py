@@ -15,6 +15,10 @@ def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
         'data/synthetic_deeplesion_seed1',
     )
     assert second.seed == 1 and second.detector_config == first.detector_config
+    # The benchmark turns on what make demo skips, for every seed.
+    assert first.noaug and first.noaug_enhancer and first.baselines and second.baselines
+    lean = BenchmarkSettings(demo=DemoSettings(), noaug=False, baselines=False)
+    assert lean.seed_settings(0).enabled_stages() == DemoSettings().enabled_stages()
 
 
 def test_seed_record_keeps_the_metrics_in_percent():
@@ -37,32 +41,84 @@ def test_seed_record_keeps_the_metrics_in_percent():
     assert record['timings'] == {'overhead_pct': 9.0}
 
 
+def bench_record(seed, learned, intervals=None):
+    maps = {'identity': 4.0, 'glcae_fixed': 5.0, 'clahe_fixed': 5.5, 'learned': learned}
+    record = {
+        'seed': seed,
+        'map': maps,
+        'ap50': maps,
+        'froc_avg': maps,
+        'map_by_profile': {m: {'noisy': v} for m, v in maps.items()},
+        'timings': {
+            'detector_img_per_s': 30.0,
+            'enhanced_img_per_s': 25.0,
+            'enhancement_ms': 5.0,
+            'overhead_pct': 15.0,
+        },
+    }
+    if intervals is not None:
+        record['map'] = {**maps, 'glcae_tuned': 5.8, 'oracle': 9.0, 'identity_noaug': 3.0}
+        record['ap50'] = record['froc_avg'] = record['map']
+        record['bootstrap'] = {
+            pair: {
+                'map': interval,
+                'froc_avg': interval,
+                'point': {'map': sum(interval) / 2, 'froc_avg': sum(interval) / 2},
+                'resamples': 1000,
+                'seed': 0,
+            }
+            for pair, interval in intervals.items()
+        }
+    return record
+
+
 def test_markdown_tables_and_the_ordering_verdict():
     from mmlesion.experiments.synthetic_benchmark import benchmark_markdown
 
-    def record(seed, learned):
-        maps = {'identity': 4.0, 'glcae_fixed': 5.0, 'clahe_fixed': 5.5, 'learned': learned}
-        return {
-            'seed': seed,
-            'map': maps,
-            'ap50': maps,
-            'froc_avg': maps,
-            'map_by_profile': {m: {'noisy': v} for m, v in maps.items()},
-            'timings': {
-                'detector_img_per_s': 30.0,
-                'enhanced_img_per_s': 25.0,
-                'enhancement_ms': 5.0,
-                'overhead_pct': 15.0,
-            },
-        }
-
     ablation = {'ablation': '4 FC layers', 'map': 6.1, 'ap50': 12.0, 'froc_avg': 20.0}
-    text = benchmark_markdown({'runs': [record(0, 6.0), record(1, 6.5)], 'ablations': [ablation]})
-    assert '| learned GLCAE | 6.00 | 6.50 | 6.25 |' in text
+    text = benchmark_markdown(
+        {'runs': [bench_record(0, 6.0), bench_record(1, 6.5)], 'ablations': [ablation]}
+    )
+    assert '| learned GLCAE (ours) | 6.00 | 6.50 | 6.25 |' in text
     assert 'on every seed: yes' in text
     assert '| 4 FC layers | 6.10 | 12.00 | 20.00 |' in text
-    worse = benchmark_markdown({'runs': [record(0, 6.0), record(1, 4.5)]})
+    worse = benchmark_markdown({'runs': [bench_record(0, 6.0), bench_record(1, 4.5)]})
     assert 'on every seed: no' in worse
+
+
+def test_markdown_shows_new_methods_intervals_and_the_reading():
+    from mmlesion.experiments.synthetic_benchmark import benchmark_markdown
+
+    runs_ = [
+        bench_record(0, 6.0, {'learned-glcae_tuned': [-0.5, 0.7], 'learned-identity': [1, 3]}),
+        bench_record(1, 6.5, {'learned-glcae_tuned': [-0.2, 0.9], 'learned-identity': [1, 4]}),
+    ]
+    text = benchmark_markdown({'runs': runs_})
+    assert '| fixed GLCAE tuned on val | 5.80 | 5.80 |' in text
+    assert '| oracle per slice (upper bound) | 9.00 |' in text
+    assert '| detector alone [detector w/o RandomGLCAE] | 3.00 |' in text
+    assert '| 0 | learned-glcae_tuned | +0.10 [-0.50, +0.70] | +0.10 [-0.50, +0.70] |' in text
+    assert 'Reading (mAP): learned ≈ tuned fixed' in text
+
+
+@pytest.mark.parametrize(
+    ('intervals', 'verdict'),
+    [
+        ([[0.1, 1.0], [0.3, 2.0]], 'per-image learned > tuned fixed'),
+        ([[-0.5, 1.0], [-0.1, 0.2]], 'learned ≈ tuned fixed'),
+        ([[0.1, 1.0], [-0.1, 0.2]], 'neither'),
+        ([[-2.0, -0.1], [-0.5, 0.5]], 'neither'),
+    ],
+)
+def test_claim_reading_follows_the_intervals(intervals, verdict):
+    from mmlesion.experiments.synthetic_benchmark import claim_reading
+
+    runs_ = [
+        bench_record(seed, 6.0, {'learned-glcae_tuned': interval})
+        for seed, interval in enumerate(intervals)
+    ]
+    assert claim_reading(runs_).startswith(verdict)
+    assert 'no reading' in claim_reading([bench_record(0, 6.0)])
 
 
 def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
@@ -102,5 +158,11 @@ def test_presets_name_existing_configs():
             assert (root / getattr(settings, key)).is_file(), (name, key)
     gpu = DemoSettings.from_preset('paper_gpu')
     assert gpu.image_size == 512 and gpu.work_dir != DemoSettings().work_dir
+    # The GPU preset has no detector without RandomGLCAE: the benchmark skips those stages.
+    gpu_benchmark = BenchmarkSettings(demo=gpu).seed_settings(0)
+    assert 'detector_noaug' not in gpu_benchmark.enabled_stages()
+    assert 'baselines' in gpu_benchmark.enabled_stages()
+    noaug = DemoSettings.from_preset('demo').noaug_detector_config
+    assert (root / noaug).is_file()
     with pytest.raises(KeyError, match='unknown preset'):
         DemoSettings.from_preset('paper_tpu')

@@ -6,6 +6,9 @@ split. Writes results.md, results.json and figures into --work-dir. Finished sta
 on a re-run unless --force.
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
+    # with the benchmark's optional stages (a detector without RandomGLCAE and its enhancer;
+    # the validation-tuned baselines and the oracle):
+    python tools/run_demo.py --noaug --noaug-enhancer --baselines
     python tools/run_demo.py --preset paper_gpu   # the paper-size models, on a GPU
 """
 
@@ -32,6 +35,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--difficulty', type=float)
     parser.add_argument('--data-workers', type=int, help='processes generating the data')
     parser.add_argument('--force', action='store_true', help='re-run finished stages')
+    parser.add_argument(
+        '--noaug',
+        action='store_true',
+        help='also train the detector without RandomGLCAE and test the fixed methods on it',
+    )
+    parser.add_argument(
+        '--noaug-enhancer', action='store_true', help='and an enhancer in front of it'
+    )
+    parser.add_argument(
+        '--baselines',
+        action='store_true',
+        help='also run glcae_tuned, glcae_per_profile and the oracle (two setting sweeps)',
+    )
     parser.add_argument(
         '--detector-options',
         type=json.loads,
@@ -61,6 +77,9 @@ def main() -> None:
         detector_options=args.detector_options,
         enhancer_options=args.enhancer_options,
         data_workers=args.data_workers,
+        noaug=args.noaug or None,
+        noaug_enhancer=args.noaug_enhancer or None,
+        baselines=args.baselines or None,
     )
     report = DemoPipeline(settings).run()
     print(f'Demo finished in {report["total_s"]:.0f} s. Results: {settings.work_dir}/results.md')

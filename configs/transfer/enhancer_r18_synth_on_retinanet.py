@@ -13,6 +13,13 @@ model = dict(
     enhancer_checkpoint=None,  # required: the enhancer trained against the Faster R-CNN
     data_preprocessor=dict(
         type='AdaptiveCLAHEPreprocessor',
-        regressor=dict(type='CLAHEParamRegressor', input_size=128, base_channels=16),
+        regressor=dict(
+            type='CLAHEParamRegressor',
+            input_size=128,
+            base_channels=16,
+            clip_range=(1.0, 32.0),
+            grid_range=(2.0, 16.0),
+            log_outputs=True,
+        ),
     ),
 )

@@ -11,7 +11,8 @@ from .functional import (
     get_froc_protocol,
 )
 from .metrics import DeepLesionMetric
-from .subset_evaluation import evaluate_subsets
+from .paired_bootstrap import paired_bootstrap
+from .subset_evaluation import evaluate_subsets, slice_records
 
 __all__ = [
     'DEEPLESION_FPS',
@@ -24,4 +25,6 @@ __all__ = [
     'deeplesion_froc_curve',
     'evaluate_subsets',
     'get_froc_protocol',
+    'paired_bootstrap',
+    'slice_records',
 ]

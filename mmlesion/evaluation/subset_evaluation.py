@@ -35,6 +35,25 @@ def _sample(prediction: dict, info: dict) -> dict:
     }
 
 
+def slice_records(predictions: Sequence[dict], data_infos: Iterable[dict]) -> list[dict]:
+    """Per slice, the record :meth:`DeepLesionMetric.process` keeps (ground truth from the
+    dataset, predictions from the dump) plus ``img_path`` and ``img_id``, in prediction order.
+
+    Raises:
+        KeyError: a prediction's ``img_path`` is not in ``data_infos``.
+    """
+    infos = {info['img_path']: info for info in data_infos}
+    missing = [p['img_path'] for p in predictions if p['img_path'] not in infos]
+    if missing:
+        raise KeyError(f'{len(missing)} predictions have no dataset item, e.g. {missing[0]}')
+    metric = DeepLesionMetric()
+    metric.process({}, [_sample(p, infos[p['img_path']]) for p in predictions])
+    for record, p in zip(metric.results, predictions, strict=True):
+        record['img_path'] = p['img_path']
+        record['img_id'] = infos[p['img_path']]['img_id']
+    return metric.results
+
+
 def evaluate_subsets(
     predictions: Sequence[dict],
     data_infos: Iterable[dict],

@@ -1,7 +1,18 @@
 """The main job: synthetic data → detector → frozen detector + learned enhancer → comparison.
 
 Every stage writes ``<work_dir>/<stage>/stage.json`` when it finishes; a re-run skips finished
-stages unless ``force`` is set (a forced stage also re-runs every stage after it).
+stages unless ``force`` is set; a stage that runs again re-runs the stages that use its output
+(:data:`DEPENDS`).
+
+``make demo`` runs the core stages (data, detector, enhancer, evaluation, statistics, report).
+The benchmark also enables (:class:`DemoSettings` flags):
+
+- ``noaug``: a second detector trained without ``RandomGLCAE`` (the paper's setting,
+  ``configs/demo/faster_rcnn_r18_synth_noaug.py``) and the fixed methods in front of it
+  (``identity_noaug``, ``glcae_fixed_noaug``, ``clahe_fixed_noaug``); with ``noaug_enhancer``
+  also an enhancer trained in front of it (``learned_noaug``);
+- ``baselines``: ``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of each detector
+  (a validation grid search and a test sweep, :mod:`.fixed_setting_search`, :mod:`.oracle`).
 """
 
 from __future__ import annotations
@@ -16,11 +27,37 @@ from tqdm import tqdm
 
 from . import runs
 from .inference_timing import time_inference
-from .methods import METHODS
+from .methods import METHODS, NOAUG_SUFFIX
 from .profile_breakdown import metrics_by_profile
 
-STAGES = ('data', 'detector', 'enhancer', 'evaluation', 'report')
-
+#: Every stage, in run order; the optional ones run only when :class:`DemoSettings` enables them.
+STAGES = (
+    'data',
+    'detector',
+    'enhancer',
+    'evaluation',
+    'detector_noaug',
+    'enhancer_noaug',
+    'evaluation_noaug',
+    'baselines',
+    'baselines_noaug',
+    'statistics',
+    'report',
+)
+#: The stages whose outputs each stage reads: when one of them runs, so does the stage.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    'data': (),
+    'detector': ('data',),
+    'enhancer': ('detector',),
+    'evaluation': ('detector', 'enhancer'),
+    'detector_noaug': ('data',),
+    'enhancer_noaug': ('detector_noaug',),
+    'evaluation_noaug': ('detector_noaug', 'enhancer_noaug'),
+    'baselines': ('detector',),
+    'baselines_noaug': ('detector_noaug',),
+    'statistics': ('evaluation', 'evaluation_noaug', 'baselines', 'baselines_noaug'),
+    'report': STAGES[:-1],
+}
 
 @dataclass
 class DemoSettings:
@@ -42,6 +79,28 @@ class DemoSettings:
     enhancer_options: dict = field(default_factory=dict)
     num_examples: int = 6
     data_workers: int = 2
+    # Optional stages (module docstring); the benchmark turns them on.
+    noaug: bool = False
+    noaug_enhancer: bool = False
+    baselines: bool = False
+    #: None: the preset has no detector without RandomGLCAE; the noaug stages are skipped.
+    noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18_synth_noaug.py'
+    search_clips: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    search_grids: tuple[float, ...] = (4.0, 8.0, 12.0, 16.0)
+    per_profile_min_slices: int = 5
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+
+    def enabled_stages(self) -> tuple[str, ...]:
+        """The stages this configuration runs, in order."""
+        skipped = set()
+        if not self.noaug or self.noaug_detector_config is None:
+            skipped |= {'detector_noaug', 'enhancer_noaug', 'evaluation_noaug', 'baselines_noaug'}
+        if not self.noaug_enhancer:
+            skipped.add('enhancer_noaug')
+        if not self.baselines:
+            skipped |= {'baselines', 'baselines_noaug'}
+        return tuple(stage for stage in STAGES if stage not in skipped)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> DemoSettings:
@@ -67,6 +126,7 @@ PRESETS: dict[str, dict] = {
         'identity_config': 'configs/gpu/baselines/identity_synth_gpu.py',
         'glcae_fixed_config': 'configs/gpu/baselines/glcae_fixed_synth_gpu.py',
         'clahe_fixed_config': 'configs/gpu/baselines/clahe_fixed_synth_gpu.py',
+        'noaug_detector_config': None,  # not written for the GPU preset
         'data_workers': 16,
     },
 }
@@ -79,14 +139,14 @@ class DemoPipeline:
         self.settings = settings
         self.work_dir = Path(settings.work_dir)
         self.log = log
-        self._forced = False
+        self._ran: set[str] = set()
 
     # -- stage bookkeeping ---------------------------------------------------------------------
     def _marker(self, stage: str) -> Path:
         return self.work_dir / stage / 'stage.json'
 
     def _done(self, stage: str) -> dict | None:
-        if self.settings.force or self._forced:
+        if self.settings.force or any(d in self._ran for d in DEPENDS[stage]):
             return None
         marker = self._marker(stage)
         return json.loads(marker.read_text()) if marker.is_file() else None
@@ -102,7 +162,7 @@ class DemoPipeline:
         if done is not None:
             self.log(f'[{stage}] done before, skipped (--force re-runs it)')
             return done
-        self._forced = True  # every later stage depends on this one's new output
+        self._ran.add(stage)  # the stages that read this one's output run again too
         self.log(f'[{stage}] running')
         start = time.perf_counter()
         record = run()
@@ -116,14 +176,34 @@ class DemoPipeline:
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> dict:
         total_start = time.perf_counter()
-        data = self._stage('data', self.generate_data)
-        detector = self._stage('detector', self.train_detector)
-        enhancer = self._stage('enhancer', lambda: self.train_enhancer(detector['checkpoint']))
-        evaluation = self._stage(
-            'evaluation',
-            lambda: self.evaluate(detector['checkpoint'], enhancer['checkpoint']),
-        )
-        report = self._stage('report', lambda: self.report(data, detector, enhancer, evaluation))
+        enabled = self.settings.enabled_stages()
+        out: dict[str, dict] = {}
+        out['data'] = self._stage('data', self.generate_data)
+        out['detector'] = self._stage('detector', self.train_detector)
+        detector = out['detector']['checkpoint']
+        out['enhancer'] = self._stage('enhancer', lambda: self.train_enhancer(detector))
+        enhancer = out['enhancer']['checkpoint']
+        out['evaluation'] = self._stage('evaluation', lambda: self.evaluate(detector, enhancer))
+        if 'detector_noaug' in enabled:
+            out['detector_noaug'] = self._stage('detector_noaug', self.train_detector_noaug)
+            noaug = out['detector_noaug']['checkpoint']
+            noaug_enhancer = None
+            if 'enhancer_noaug' in enabled:
+                out['enhancer_noaug'] = self._stage(
+                    'enhancer_noaug', lambda: self.train_enhancer(noaug, NOAUG_SUFFIX)
+                )
+                noaug_enhancer = out['enhancer_noaug']['checkpoint']
+            out['evaluation_noaug'] = self._stage(
+                'evaluation_noaug', lambda: self.evaluate_noaug(noaug, noaug_enhancer)
+            )
+        if 'baselines' in enabled:
+            out['baselines'] = self._stage('baselines', lambda: self.baselines(detector))
+        if 'baselines_noaug' in enabled:
+            out['baselines_noaug'] = self._stage(
+                'baselines_noaug', lambda: self.baselines(noaug, NOAUG_SUFFIX)
+            )
+        out['statistics'] = self._stage('statistics', lambda: self.statistics(out))
+        report = self._stage('report', lambda: self.report(out))
         report['total_s'] = round(time.perf_counter() - total_start, 1)
         return report
 
@@ -149,40 +229,56 @@ class DemoPipeline:
         self.log(summary.format())
         return {'data_root': s.data_root, 'config': asdict(config), 'summary': summary.format()}
 
-    def train_detector(self) -> dict:
+    def train_detector(self, config: str | None = None, stage: str = 'detector') -> dict:
         s = self.settings
         result = runs.train(
-            s.detector_config,
-            str(self.work_dir / 'detector'),
+            config or s.detector_config,
+            str(self.work_dir / stage),
             {**self._data_options(), **s.detector_options},
-            desc='detector',
+            desc=stage,
         )
         return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
 
-    def train_enhancer(self, detector_checkpoint: str) -> dict:
+    def train_detector_noaug(self) -> dict:
+        """The same detector recipe trained without RandomGLCAE (the paper's detector)."""
+        return self.train_detector(self.settings.noaug_detector_config, 'detector' + NOAUG_SUFFIX)
+
+    def train_enhancer(self, detector_checkpoint: str, suffix: str = '') -> dict:
         s = self.settings
         options = {
             **self._data_options(),
             'model.detector_checkpoint': detector_checkpoint,
             **s.enhancer_options,
         }
-        result = runs.train(
-            s.enhancer_config, str(self.work_dir / 'enhancer'), options, desc='enhancer'
-        )
+        stage = 'enhancer' + suffix
+        result = runs.train(s.enhancer_config, str(self.work_dir / stage), options, desc=stage)
         return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
 
-    def evaluate(self, detector_checkpoint: str, enhancer_checkpoint: str) -> dict:
+    def _evaluate_methods(
+        self,
+        detector_checkpoint: str,
+        enhancer_checkpoint: str | None,
+        suffix: str = '',
+        val_baselines: bool = True,
+    ) -> dict:
+        """Test metrics of every method of :data:`METHODS` in front of one detector (``learned``
+        only with an enhancer), their predictions dumped for the later stages; the validation
+        metrics of the fixed baselines when ``val_baselines``; the per-profile breakdown."""
         s = self.settings
-        out_dir = self.work_dir / 'evaluation'
+        out_dir = self.work_dir / ('evaluation' + suffix)
         results: dict[str, dict] = {'test': {}, 'val': {}}
+        dumps = {}
         for name, _, config_key in METHODS:
+            if name == 'learned' and enhancer_checkpoint is None:
+                continue
             config = getattr(s, config_key)
             checkpoint = enhancer_checkpoint if name == 'learned' else detector_checkpoint
             options = {**self._data_options(), **s.enhancer_options}
             if name != 'learned':
                 options['model.data_preprocessor.regressor'] = None
             # Validation results of the baselines are the reference lines of the learning curve.
-            splits = ('test',) if name in ('learned', 'clahe_fixed') else ('test', 'val')
+            fixed = name not in ('learned', 'clahe_fixed')
+            splits = ('test', 'val') if fixed and val_baselines else ('test',)
             for split in splits:
                 split_options = {**options, 'test_dataloader.dataset.split': split}
                 dump = str(out_dir / f'predictions_{name}.pkl') if split == 'test' else None
@@ -192,22 +288,81 @@ class DemoPipeline:
                     str(out_dir / name),
                     split_options,
                     out=dump,
-                    desc=f'{name} ({split})',
+                    desc=f'{name}{suffix} ({split})',
                 )
-                results[split][name] = {k: float(v) for k, v in metrics.items()}
+                results[split][name + suffix] = {k: float(v) for k, v in metrics.items()}
+                if dump is not None:
+                    dumps[name + suffix] = dump
+        results['predictions'] = dumps
         results['profiles'] = metrics_by_profile(
             s.identity_config,
             {**self._data_options(), 'model.data_preprocessor.regressor': None},
             s.data_root,
-            {name: out_dir / f'predictions_{name}.pkl' for name, _, _ in METHODS},
+            dumps,
         )
+        return results
+
+    def evaluate(self, detector_checkpoint: str, enhancer_checkpoint: str) -> dict:
+        s = self.settings
+        results = self._evaluate_methods(detector_checkpoint, enhancer_checkpoint)
         timing = time_inference(
             s.enhancer_config, enhancer_checkpoint, {**self._data_options(), **s.enhancer_options}
         )
         results['timing'] = timing.as_dict()
         return results
 
-    def report(self, data: dict, detector: dict, enhancer: dict, evaluation: dict) -> dict:
+    def evaluate_noaug(self, detector_checkpoint: str, enhancer_checkpoint: str | None) -> dict:
+        """The methods in front of the detector trained without RandomGLCAE (names ``*_noaug``)."""
+        return self._evaluate_methods(
+            detector_checkpoint, enhancer_checkpoint, NOAUG_SUFFIX, val_baselines=False
+        )
+
+    def baselines(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of one detector."""
+        from .baselines import fixed_setting_baselines
+
+        s = self.settings
+        return fixed_setting_baselines(
+            config=s.glcae_fixed_config,
+            detector_checkpoint=detector_checkpoint,
+            cfg_options={**self._data_options(), **s.enhancer_options},
+            data_root=s.data_root,
+            out_dir=self.work_dir / ('baselines' + suffix),
+            clips=s.search_clips,
+            grids=s.search_grids,
+            min_slices=s.per_profile_min_slices,
+            suffix=suffix,
+        )
+
+    def statistics(self, stages: dict[str, dict]) -> dict:
+        """Paired bootstrap intervals and the learned parameters by acquisition profile."""
+        from .statistics import seed_statistics
+
+        s = self.settings
+        predictions = {}
+        for suffix in ('', NOAUG_SUFFIX):
+            stage = stages.get('evaluation' + suffix)
+            if stage is None:
+                continue
+            if 'predictions' in stage:
+                predictions.update(stage['predictions'])
+                continue
+            # An evaluation stage finished by an older version did not record its dumps.
+            for name, _, _ in METHODS:
+                path = self.work_dir / f'evaluation{suffix}' / f'predictions_{name}.pkl'
+                if path.is_file():
+                    predictions[name + suffix] = str(path)
+        return seed_statistics(
+            predictions,
+            stages,
+            config=s.identity_config,
+            cfg_options={**self._data_options(), 'model.data_preprocessor.regressor': None},
+            data_root=s.data_root,
+            num_resamples=s.bootstrap_resamples,
+            seed=s.bootstrap_seed,
+        )
+
+    def report(self, stages: dict[str, dict]) -> dict:
         from .demo_report import write_report
 
-        return write_report(self.work_dir, self.settings, data, detector, enhancer, evaluation)
+        return write_report(self.work_dir, self.settings, stages)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .machine import machine_description
-from .methods import METHODS
+from .methods import method_label, ordered_methods
 
 #: (metric key without prefix, column title) of the comparison table, values in percent.
 TABLE_COLUMNS = (
@@ -132,9 +132,56 @@ def _example_panels(work_dir: Path, settings, limit: int):
     return panels
 
 
-def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> dict:
+def _merged(stages: dict[str, dict], key: str) -> dict:
+    """``stages[*][key]`` of the evaluation and baseline stages merged, in table order."""
+    merged: dict = {}
+    for stage in ('evaluation', 'baselines', 'evaluation_noaug', 'baselines_noaug'):
+        merged.update(stages.get(stage, {}).get(key, {}))
+    return {name: merged[name] for name in ordered_methods(merged)}
+
+
+def baseline_summary(stages: dict[str, dict]) -> dict:
+    """Per detector (``''``, ``'_noaug'``): the validation search table, the tuned setting, the
+    per-profile choices and the oracle's summary (empty without the baselines stages)."""
+    summary = {}
+    for suffix in ('', '_noaug'):
+        stage = stages.get('baselines' + suffix)
+        if stage:
+            summary['main' if not suffix else 'noaug'] = {
+                key: stage[key]
+                for key in (
+                    'tuned_setting',
+                    'per_profile',
+                    'oracle',
+                    'search_val',
+                    'search_test',
+                    'sweep_seconds',
+                )
+            }
+    return summary
+
+
+def bootstrap_table(bootstrap: dict) -> str:
+    """Markdown: each bootstrapped pair's point difference and 95 % interval, percent points."""
+    if not bootstrap:
+        return ''
+    lines = ['| difference | mAP [95 % CI] | avg. sens. [95 % CI] |', '|---|---:|---:|']
+    for pair, b in bootstrap.items():
+        cells = [
+            f'{b["point"][key]:+.2f} [{b[key][0]:+.2f}, {b[key][1]:+.2f}]'
+            for key in ('map', 'froc_avg')
+        ]
+        lines.append(f'| {pair} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
     """Write ``results.md``, ``results.json``, ``enhancer_curves.png`` and
-    ``enhancement_examples.png`` into ``work_dir``; print the table; return the JSON."""
+    ``enhancement_examples.png`` into ``work_dir``; print the table; return the JSON.
+
+    Args:
+        stages: the main job's stage records by stage name (those that ran).
+    """
     from mmlesion.visualization import (
         plot_enhancement_grid,
         plot_enhancer_curves,
@@ -142,11 +189,17 @@ def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> di
     )
 
     work_dir = Path(work_dir)
-    labels = {name: label for name, label, _ in METHODS}
-    test_table = comparison_table(evaluation['test'], labels)
-    by_profile = profile_table(evaluation.get('profiles', {}), labels)
+    evaluation, enhancer = stages['evaluation'], stages['enhancer']
+    statistics = stages.get('statistics', {})
+    test = _merged(stages, 'test')
+    profiles = _merged(stages, 'profiles')
+    labels = {name: method_label(name) for name in test}
+    test_table = comparison_table(test, labels)
+    by_profile = profile_table(profiles, {name: method_label(name) for name in profiles})
     curves = read_epoch_curves(enhancer['log_dir'])
-    baselines = {labels[n] + ' (val)': m['deeplesion/mAP'] for n, m in evaluation['val'].items()}
+    baselines = {
+        method_label(n) + ' (val)': m['deeplesion/mAP'] for n, m in evaluation['val'].items()
+    }
     plot_enhancer_curves(curves, work_dir / 'enhancer_curves.png', baselines)
     plot_enhancement_grid(
         _example_panels(work_dir, settings, settings.num_examples),
@@ -159,8 +212,8 @@ def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> di
     results = {
         'machine': machine_description(),
         'settings': {k: v for k, v in vars(settings).items()},
-        'test': evaluation['test'],
-        'test_by_profile': evaluation.get('profiles', {}),
+        'test': test,
+        'test_by_profile': profiles,
         'val_baselines': evaluation['val'],
         'enhancer_curve': {
             'epoch': epochs,
@@ -169,13 +222,17 @@ def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> di
             'val_mAP': val_map,
         },
         'timing': timing,
+        'baselines': baseline_summary(stages),
+        'bootstrap': statistics.get('bootstrap', {}),
+        'learned_parameters_by_profile': statistics.get('learned_parameters_by_profile', {}),
         'stage_seconds': {
-            'data': data.get('elapsed_s'),
-            'detector': detector.get('elapsed_s'),
-            'enhancer': enhancer.get('elapsed_s'),
-            'evaluation': evaluation.get('elapsed_s'),
+            stage: record.get('elapsed_s') for stage, record in stages.items() if stage != 'report'
         },
-        'checkpoints': {'detector': detector['checkpoint'], 'enhancer': enhancer['checkpoint']},
+        'checkpoints': {
+            stage: stages[stage]['checkpoint']
+            for stage in ('detector', 'enhancer', 'detector_noaug', 'enhancer_noaug')
+            if stage in stages
+        },
     }
     (work_dir / 'results.json').write_text(json.dumps(results, indent=2))
     markdown = '\n'.join(
@@ -195,6 +252,11 @@ def write_report(work_dir, settings, data, detector, enhancer, evaluation) -> di
             'several degradations counts in each of their rows):',
             '',
             by_profile,
+            '',
+            'Paired bootstrap over the test slices (percentage points, '
+            f'{settings.bootstrap_resamples} resamples, seed {settings.bootstrap_seed}):',
+            '',
+            bootstrap_table(results['bootstrap']),
             '',
             f'Inference ({timing["device"]}, batch {timing["batch_size"]}): detector alone '
             f'{timing["detector_img_per_s"]:.1f} img/s, with the learned enhancer '

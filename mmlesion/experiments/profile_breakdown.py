@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from mmlesion.datasets.synthetic import DEGRADATIONS, SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import evaluate_subsets
@@ -31,6 +33,71 @@ def profile_groups(sidecar: str | Path) -> dict[str, set[str]]:
     return {name: groups[name] for name in (CLEAN, *DEGRADATIONS) if groups[name]}
 
 
+def acquisition_profiles(data_root: str | Path) -> dict[str, str]:
+    """``{File_name: profile}`` (e.g. ``'noisy+shading'``) of the data set's key slices; empty
+    when it has no acquisition sidecar (real DeepLesion)."""
+    sidecar = Path(data_root) / SIDECAR_NAME
+    if not sidecar.is_file():
+        return {}
+    return {name: r.profile for name, r in read_acquisition_sidecar(sidecar).items()}
+
+
+def dataset_infos(config: str, cfg_options: Mapping) -> tuple[list[dict], tuple[str, ...]]:
+    """The items (``get_data_info``) and classes of the config's test dataset."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    cfg = load_config(config, dict(cfg_options))
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return infos, tuple(dataset.metainfo['classes'])
+
+
+def _spread(values: np.ndarray) -> dict[str, float]:
+    return {
+        'mean': float(values.mean()),
+        'std': float(values.std()),
+        'min': float(values.min()),
+        'max': float(values.max()),
+    }
+
+
+def parameters_by_profile(predictions: Sequence[dict], profiles: Mapping[str, str]) -> dict:
+    """How the learned (clip, grid) spread over the acquisition profiles of the test slices.
+
+    Args:
+        predictions: dumped predictions of the learned enhancer (``clahe_clip_limit``,
+            ``clahe_grid_size``, ``img_id``).
+        profiles: ``File_name`` -> profile (:func:`acquisition_profiles`).
+
+    Returns:
+        ``{'profiles': {profile: {'num_slices', 'clip_limit': {mean, std, min, max},
+        'grid_size': {...}}}, 'between_profile_share': {'clip_limit', 'grid_size'}}``; the share
+        is the part of the parameter's variance over slices that lies between the profile means
+        (η², 0 = the profile says nothing about the choice, 1 = the choice is a function of the
+        profile; NaN when the parameter does not vary at all).
+    """
+    labels = np.array([profiles.get(p.get('img_id'), 'unknown') for p in predictions])
+    values = {
+        'clip_limit': np.array([p['clahe_clip_limit'] for p in predictions], dtype=np.float64),
+        'grid_size': np.array([p['clahe_grid_size'] for p in predictions], dtype=np.float64),
+    }
+    groups = {}
+    for profile in sorted(set(labels.tolist())):
+        members = labels == profile
+        groups[profile] = {
+            'num_slices': int(members.sum()),
+            **{name: _spread(v[members]) for name, v in values.items()},
+        }
+    share = {}
+    for name, v in values.items():
+        total = ((v - v.mean()) ** 2).sum()
+        between = sum((labels == g).sum() * (v[labels == g].mean() - v.mean()) ** 2 for g in groups)
+        share[name] = float(between / total) if total > 0 else float('nan')
+    return {'profiles': groups, 'between_profile_share': share}
+
+
 def metrics_by_profile(
     config: str,
     cfg_options: Mapping,
@@ -48,22 +115,14 @@ def metrics_by_profile(
     Returns:
         Empty when the data set has no acquisition sidecar (real DeepLesion).
     """
-    from mmdet.registry import DATASETS
-    from mmengine.registry import init_default_scope
-
     sidecar = Path(data_root) / SIDECAR_NAME
     if not sidecar.is_file():
         return {}
     groups = profile_groups(sidecar)
-    cfg = load_config(config, dict(cfg_options))
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    infos, classes = dataset_infos(config, cfg_options)
     results = {}
     for method, path in predictions.items():
         with open(path, 'rb') as f:
             dumped = pickle.load(f)
-        results[method] = evaluate_subsets(
-            dumped, infos, groups, classes=dataset.metainfo['classes']
-        )
+        results[method] = evaluate_subsets(dumped, infos, groups, classes=classes)
     return results

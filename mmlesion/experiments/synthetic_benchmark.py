@@ -1,9 +1,11 @@
 """The synthetic benchmark: the main job over several seeds, and the enhancer ablations.
 
 Every seed is a whole main job (:class:`~.demo.DemoPipeline`): its own synthetic data set,
-detector and enhancer. The ablations (the paper's Table 4) retrain only the enhancer, one
-changed field each, in front of the first seed's frozen detector. Results are collected in the
-``docs/results/synthetic_benchmark.json`` format.
+detector and enhancer; the benchmark also enables the main job's optional stages (a second
+detector trained without RandomGLCAE with its own enhancer, and the validation-tuned baselines
+and the oracle in front of both detectors). The ablations (the paper's Table 4) retrain only the
+enhancer, one changed field each, in front of the first seed's frozen detector. Results are
+collected in the ``docs/results/synthetic_benchmark.json`` format.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from . import runs
 from .demo import DemoPipeline, DemoSettings
 from .machine import machine_description
+from .methods import method_label, ordered_methods
 
 #: (name, config) of the demo-scale ablations of the paper's Table 4, and the reinforce objective.
 ABLATIONS = (
@@ -48,15 +51,25 @@ class BenchmarkSettings:
     seeds: tuple[int, ...] = (0, 1, 2)
     demo: DemoSettings = field(default_factory=DemoSettings)
     ablations: bool = True
+    #: The main job's optional stages, on for every seed.
+    noaug: bool = True
+    noaug_enhancer: bool = True
+    baselines: bool = True
 
     def seed_settings(self, seed: int) -> DemoSettings:
+        stages = {
+            'noaug': self.noaug,
+            'noaug_enhancer': self.noaug and self.noaug_enhancer,
+            'baselines': self.baselines,
+        }
         if seed == self.demo.seed:
-            return self.demo
+            return replace(self.demo, **stages)
         return replace(
             self.demo,
             seed=seed,
             work_dir=f'{self.demo.work_dir}_seed{seed}',
             data_root=f'{self.demo.data_root}_seed{seed}',
+            **stages,
         )
 
 
@@ -100,6 +113,9 @@ def seed_record(settings: DemoSettings, report: dict) -> dict:
         'learned_parameters': (
             learned_parameter_stats(predictions) if predictions.is_file() else None
         ),
+        'learned_parameters_by_profile': report.get('learned_parameters_by_profile', {}),
+        'bootstrap': report.get('bootstrap', {}),
+        'baselines': report.get('baselines', {}),
         'timings': report['timing'],
         'stage_seconds': report['stage_seconds'],
         'data': {
@@ -108,6 +124,8 @@ def seed_record(settings: DemoSettings, report: dict) -> dict:
             'difficulty': settings.difficulty,
         },
     }
+    if 'detector_noaug' in settings.enabled_stages():
+        record['noaug_detector_config'] = settings.noaug_detector_config
     return record
 
 
@@ -181,23 +199,54 @@ def merge_results(old: dict, new: dict) -> dict:
     return merged
 
 
-#: Table labels of the compared pipelines.
-METHOD_LABELS = {
-    'identity': 'detector alone',
-    'glcae_fixed': 'fixed GLCAE (2.0, 8)',
-    'clahe_fixed': 'fixed CLAHE (2.0, 8)',
-    'learned': 'learned GLCAE',
-}
-
-
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _interval_side(interval: list[float]) -> str:
+    """``'above'`` / ``'below'`` 0 or ``'overlaps'`` 0 of a ``[low, high]`` interval."""
+    low, high = interval
+    if low > 0:
+        return 'above'
+    if high < 0:
+        return 'below'
+    return 'overlaps'
+
+
+def claim_reading(runs_: list[dict], metric: str = 'map', suffix: str = '') -> str:
+    """Which claim the seeds' bootstrap intervals of ``learned - glcae_tuned`` (with the
+    detector ``suffix``) support, from the numbers: per-image learned > tuned fixed (the
+    interval above 0 on every seed), learned ≈ tuned fixed (the interval holds 0 on every seed:
+    the regressor acts as a tuning device), or neither (the seeds disagree, or learned is below
+    tuned fixed somewhere)."""
+    pair = f'learned{suffix}-glcae_tuned{suffix}'
+    intervals = [r.get('bootstrap', {}).get(pair, {}).get(metric) for r in runs_]
+    if not intervals or any(i is None for i in intervals):
+        return f'no {pair} interval on every seed: no reading'
+    sides = [_interval_side(i) for i in intervals]
+    seeds = ', '.join(f'seed {r["seed"]}: {side} 0' for r, side in zip(runs_, sides, strict=True))
+    if all(side == 'above' for side in sides):
+        verdict = 'per-image learned > tuned fixed (interval above 0 on every seed)'
+    elif all(side == 'overlaps' for side in sides):
+        verdict = 'learned ≈ tuned fixed: the regressor acts as a tuning device'
+    else:
+        verdict = (
+            'neither: learned is not consistently above, nor consistently level with, tuned fixed'
+        )
+    return f'{verdict} ({seeds})'
+
+
+def _methods(runs_: list[dict]) -> list[str]:
+    """The methods every run has, in table order."""
+    common = set.intersection(*(set(r['map']) for r in runs_))
+    return ordered_methods(common)
+
+
 def benchmark_markdown(result: dict) -> str:
-    """The tables of docs/en/results.md from a ``synthetic_benchmark.json``: test mAP / AP50 /
-    average FROC sensitivity of every pipeline per seed and their mean, the per-profile mAP,
-    timings, and the ablations (in percent)."""
+    """The tables of docs/en/results.md of a ``synthetic_benchmark.json``: test mAP / AP50 / average FROC
+    sensitivity of every pipeline per seed and their mean, the bootstrap intervals and the
+    reading they support, the baselines' chosen settings, the learned parameters (overall and
+    by profile), the per-profile mAP, timings, and the ablations (in percent)."""
     runs_ = result['runs']
     seeds = [r['seed'] for r in runs_]
     lines = [
@@ -205,14 +254,12 @@ def benchmark_markdown(result: dict) -> str:
         '| mean avg. sens. |',
         '|---|' + '---:|' * (len(seeds) + 3),
     ]
-    for method, label in METHOD_LABELS.items():
-        if not all(method in r['map'] for r in runs_):
-            continue
+    for method in _methods(runs_):
         cells = [f'{r["map"][method]:.2f}' for r in runs_]
         cells += [
             f'{_mean([r[key][method] for r in runs_]):.2f}' for key in ('map', 'ap50', 'froc_avg')
         ]
-        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {method_label(method)} | ' + ' | '.join(cells) + ' |')
     ordered = all(
         r['map']['learned'] > r['map']['glcae_fixed'] > r['map']['identity'] for r in runs_
     )
@@ -220,20 +267,68 @@ def benchmark_markdown(result: dict) -> str:
         '',
         f'learned > fixed GLCAE > detector alone on every seed: {"yes" if ordered else "no"}.',
     ]
+    pairs = [
+        p for p in runs_[0].get('bootstrap', {}) if all(p in r.get('bootstrap', {}) for r in runs_)
+    ]
+    if pairs:
+        b0 = runs_[0]['bootstrap'][pairs[0]]
+        lines += [
+            '',
+            f'Paired bootstrap over test slices ({b0["resamples"]} resamples, seed {b0["seed"]}), '
+            'percentage points, point estimate [95 % interval]:',
+            '',
+            '| seed | difference | mAP | avg. sens. |',
+            '|---:|---|---:|---:|',
+        ]
+        for r in runs_:
+            for p in pairs:
+                b = r['bootstrap'][p]
+                cells = [
+                    f'{b["point"][k]:+.2f} [{b[k][0]:+.2f}, {b[k][1]:+.2f}]'
+                    for k in ('map', 'froc_avg')
+                ]
+                lines.append(f'| {r["seed"]} | {p} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+        for suffix, detector in (('', ''), ('_noaug', ', detector w/o RandomGLCAE')):
+            if f'learned{suffix}-glcae_tuned{suffix}' in pairs:
+                lines += [
+                    f'Reading (mAP{detector}): {claim_reading(runs_, "map", suffix)}.',
+                    f'Reading (avg. sens.{detector}): {claim_reading(runs_, "froc_avg", suffix)}.',
+                ]
+    if all(r.get('baselines', {}).get('main') for r in runs_):
+        lines += [
+            '',
+            '| seed | tuned on val (clip, grid) | per-profile choice (val) '
+            '| oracle: settings used |',
+            '|---:|---|---|---:|',
+        ]
+        for r in runs_:
+            main = r['baselines']['main']
+            tuned = '({:g}, {:g})'.format(*main['tuned_setting'])
+            per_profile = '; '.join(
+                '{}: ({:g}, {:g}){}'.format(
+                    profile,
+                    *choice['setting'],
+                    '' if choice['chosen_on'] == 'profile' else ' (fallback)',
+                )
+                for profile, choice in main['per_profile'].items()
+            )
+            used = len(main['oracle']['chosen_settings'])
+            lines.append(f'| {r["seed"]} | {tuned} | {per_profile} | {used} |')
     groups = list(next(iter(runs_[0]['map_by_profile'].values()), {}))
-    if groups:
+    profile_methods = [m for m in _methods(runs_) if m in runs_[0]['map_by_profile']]
+    if groups and profile_methods:
         lines += [
             '',
             '| test mAP by profile (mean over seeds) | '
-            + ' | '.join(METHOD_LABELS[m] for m in METHOD_LABELS if m in runs_[0]['map_by_profile'])
+            + ' | '.join(method_label(m) for m in profile_methods)
             + ' |',
-            '|---|' + '---:|' * len(runs_[0]['map_by_profile']),
+            '|---|' + '---:|' * len(profile_methods),
         ]
         for group in groups:
             cells = [
                 f'{_mean([r["map_by_profile"][m][group] for r in runs_]):.2f}'
-                for m in METHOD_LABELS
-                if m in runs_[0]['map_by_profile']
+                for m in profile_methods
             ]
             lines.append(f'| {group} | ' + ' | '.join(cells) + ' |')
     lines += ['', '| seed | detector img/s | with enhancer img/s | enhancement ms/img | overhead |']
@@ -253,6 +348,33 @@ def benchmark_markdown(result: dict) -> str:
                 for k in ('clip_limit', 'grid_size')
             ]
             lines.append(f'| {r["seed"]} | ' + ' | '.join(cells) + ' |')
+    by_profile = [r.get('learned_parameters_by_profile', {}).get('learned') for r in runs_]
+    if all(by_profile):
+        lines += [
+            '',
+            '| seed | profile | slices | learned clip (mean ± std) | learned grid (mean ± std) |',
+            '|---:|---|---:|---|---|',
+        ]
+        for r, spread in zip(runs_, by_profile, strict=True):
+            for profile, g in spread['profiles'].items():
+                lines.append(
+                    f'| {r["seed"]} | {profile} | {g["num_slices"]} | '
+                    f'{g["clip_limit"]["mean"]:.2f} ± {g["clip_limit"]["std"]:.2f} | '
+                    f'{g["grid_size"]["mean"]:.2f} ± {g["grid_size"]["std"]:.2f} |'
+                )
+        shares = '; '.join(
+            'seed {}: clip {:.2f}, grid {:.2f}'.format(
+                r['seed'],
+                spread['between_profile_share']['clip_limit'],
+                spread['between_profile_share']['grid_size'],
+            )
+            for r, spread in zip(runs_, by_profile, strict=True)
+        )
+        lines += [
+            '',
+            "Share of the learned parameters' variance over test slices that lies between the "
+            f'profile means (η²; 0 = the profile does not matter, 1 = a function of it): {shares}.',
+        ]
     if result.get('ablations'):
         lines += ['', '| enhancer (seed 0) | mAP | AP50 | avg. sens. |', '|---|---:|---:|---:|']
         first = runs_[0]

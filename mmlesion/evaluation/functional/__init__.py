@@ -3,11 +3,13 @@
 from .coco_map import coco_map
 from .froc import box_overlaps, deeplesion_froc, deeplesion_froc_curve, read_froc_curve
 from .froc_protocols import DEEPLESION_FPS, FROC_PROTOCOLS, FROCProtocol, get_froc_protocol
+from .weighted_slices import WeightedSliceMetrics
 
 __all__ = [
     'DEEPLESION_FPS',
     'FROC_PROTOCOLS',
     'FROCProtocol',
+    'WeightedSliceMetrics',
     'box_overlaps',
     'coco_map',
     'deeplesion_froc',

@@ -51,7 +51,7 @@ class AdaptiveCLAHEPreprocessor(DetDataPreprocessor):
         self,
         regressor: dict | None = None,
         mode: str = 'learned',
-        fixed_params: Sequence[float] = (2.0, 8),
+        fixed_params: Sequence[float] | None = (2.0, 8),
         method: str = 'glcae',
         intensity_max: float = 255.0,
         **kwargs,
@@ -63,11 +63,18 @@ class AdaptiveCLAHEPreprocessor(DetDataPreprocessor):
             raise ValueError(f'method must be one of {ENHANCEMENT_METHODS}, got {method!r}')
         if mode == 'learned' and regressor is None:
             raise ValueError("mode='learned' needs a regressor config")
-        if len(fixed_params) != 2:
+        if mode == 'fixed' and fixed_params is None:
+            raise ValueError(
+                "mode='fixed' needs fixed_params (clip limit, grid size), e.g. --cfg-options "
+                'model.data_preprocessor.fixed_params="[8.0,12.0]"'
+            )
+        if fixed_params is not None and len(fixed_params) != 2:
             raise ValueError(f'fixed_params must be (clip limit, grid size), got {fixed_params}')
         self.mode = mode
         self.method = method
-        self.fixed_params = (float(fixed_params[0]), float(fixed_params[1]))
+        self.fixed_params = (
+            None if fixed_params is None else (float(fixed_params[0]), float(fixed_params[1]))
+        )
         self.intensity_max = float(intensity_max)
         self.regressor = MODELS.build(regressor) if regressor is not None else None
         self.keep_original = False

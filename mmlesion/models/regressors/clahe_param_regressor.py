@@ -32,29 +32,53 @@ def head_widths(num_fc_layers: int, in_width: int = 32, hidden: int = 12) -> lis
 
 
 class BoundedOutput(nn.Module):
-    """Squash an unbounded score into ``[low, high]`` with a sigmoid.
+    """Squash an unbounded score into ``[low, high]`` with a sigmoid, linearly or in log space.
 
     The paper's regressor ends in a bare ReLU, which can output 0: no valid CLAHE (a zero clip
     limit disables clipping, a zero grid has no tile). A smooth squashing keeps every output
     valid and keeps a gradient everywhere.
+
+    ``log_space=True`` squashes ``log(value)`` into ``[log low, log high]``: a value's step per
+    unit of score is proportional to the value, so a wide range (clip limit 1..32) keeps the
+    same relative resolution at 2 as at 16, and the sigmoid's flat ends lie far from the middle
+    of the range in log terms (a linear squash over [1, 8] has ~43x less slope at 7.98 than at
+    2.0, which pinned the demo regressor at the top of its range).
     """
 
-    def __init__(self, low: float, high: float):
+    def __init__(self, low: float, high: float, log_space: bool = False):
         super().__init__()
         if not low < high:
             raise ValueError(f'output range must satisfy low < high, got ({low}, {high})')
+        if log_space and low <= 0:
+            raise ValueError(f'a log-space output range must be positive, got ({low}, {high})')
         self.low = float(low)
         self.high = float(high)
+        self.log_space = log_space
+
+    def _ends(self) -> tuple[float, float]:
+        if self.log_space:
+            return math.log(self.low), math.log(self.high)
+        return self.low, self.high
 
     def forward(self, score: torch.Tensor) -> torch.Tensor:
-        return self.low + (self.high - self.low) * torch.sigmoid(score)
+        low, high = self._ends()
+        value = low + (high - low) * torch.sigmoid(score)
+        return value.exp() if self.log_space else value
 
     def inverse(self, value: float) -> float:
         """The score that maps to ``value`` (inside the range)."""
-        p = (value - self.low) / (self.high - self.low)
+        low, high = self._ends()
+        mapped = math.log(value) if self.log_space and value > 0 else value
+        p = (mapped - low) / (high - low)
         if not 0 < p < 1:
             raise ValueError(f'{value} is not strictly inside ({self.low}, {self.high})')
         return math.log(p / (1 - p))
+
+    def inverse_tensor(self, value: torch.Tensor) -> torch.Tensor:
+        """:meth:`inverse` of a tensor of values strictly inside the range."""
+        low, high = self._ends()
+        mapped = value.log() if self.log_space else value
+        return torch.logit((mapped - low) / (high - low))
 
 
 @MODELS.register_module()
@@ -77,6 +101,9 @@ class CLAHEParamRegressor(BaseModule):
         num_fc_layers: FC layers per head (2; the ablation uses 4).
         clip_range: clip-limit range (OpenCV's ``clipLimit``).
         grid_range: grid-size range (tiles per side).
+        log_outputs: squash both outputs in log space (:class:`BoundedOutput`); the paper's
+            configs keep ``False`` (a linear sigmoid squash), the demo uses ``True`` with clip
+            ``[1, 32]`` so that the validation-tuned clip limits lie well inside the range.
         init_params: (clip limit, grid size) an untrained regressor outputs.
         init_log_std: initial log standard deviation of the scores' Gaussian policy for the
             ``reinforce`` objective (learned; unused by deterministic prediction).
@@ -93,6 +120,7 @@ class CLAHEParamRegressor(BaseModule):
         clip_range: tuple[float, float] = (1.0, 8.0),
         grid_range: tuple[float, float] = (2.0, 16.0),
         init_params: tuple[float, float] = (2.0, 8.0),
+        log_outputs: bool = False,
         init_log_std: float = math.log(0.5),
         trunk_init_cfg: dict | None = None,
         init_cfg: dict | None = None,
@@ -121,8 +149,8 @@ class CLAHEParamRegressor(BaseModule):
         self.embed = nn.Sequential(nn.Linear(trunk_width, 32), nn.ReLU(inplace=True))
         self.clip_head = _fc_stack(head_widths(num_fc_layers))
         self.grid_head = _fc_stack(head_widths(num_fc_layers))
-        self.clip_output = BoundedOutput(*clip_range)
-        self.grid_output = BoundedOutput(*grid_range)
+        self.clip_output = BoundedOutput(*clip_range, log_space=log_outputs)
+        self.grid_output = BoundedOutput(*grid_range, log_space=log_outputs)
         self.init_params = (float(init_params[0]), float(init_params[1]))
         # Clip and grid scores' policy spread for the reinforce objective.
         self.log_std = nn.Parameter(torch.full((2,), float(init_log_std)))
@@ -166,6 +194,13 @@ class CLAHEParamRegressor(BaseModule):
     def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores ``(B, 2)`` → clip limit ``(B,)`` and grid size ``(B,)`` inside their ranges."""
         return self.clip_output(scores[:, 0]), self.grid_output(scores[:, 1])
+
+    def to_scores(self, clip: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_params`: the scores ``(B, 2)`` of clip ``(B,)`` and grid ``(B,)``
+        strictly inside their ranges (e.g. the parameters a policy draw gave)."""
+        return torch.stack(
+            [self.clip_output.inverse_tensor(clip), self.grid_output.inverse_tensor(grid)], dim=1
+        )
 
     def forward(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Deterministic parameters: clip limit ``(B,)`` and (soft) grid size ``(B,)``."""
