@@ -34,8 +34,6 @@ from pycocotools.cocoeval import COCOeval
 from .coco_map import _to_coco
 from .froc import _check_inputs, _match_image
 
-#: Recall thresholds of COCOeval (101 points) and its IoU thresholds (0.50:0.05:0.95).
-RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)
 #: Elements of one working array (resamples × detections), ~16 MB of float64.
 CHUNK_ELEMENTS = 2_000_000
 
@@ -93,7 +91,8 @@ class WeightedSliceMetrics:
         with contextlib.redirect_stdout(io.StringIO()):
             evaluator.evaluate()
         params = evaluator.params
-        self._iou_thrs = params.iouThrs
+        self._iou_thrs = params.iouThrs  # 0.50:0.05:0.95
+        self._recall_thrs = params.recThrs  # 0:0.01:1, 101 points
         max_det = params.maxDets[-1]
         num_images = len(params.imgIds)
         classes = []
@@ -197,7 +196,7 @@ class WeightedSliceMetrics:
         is the best precision of all, again a true positive's (or 0 without any).
         """
         num_rows, num_thrs = len(weights), len(self._iou_thrs)
-        num_recalls = len(RECALL_THRESHOLDS)
+        num_recalls = len(self._recall_thrs)
         out = np.full((num_rows, num_thrs, num_recalls, len(self._classes)), np.nan)
         for k, cls in enumerate(self._classes):
             num_dets = len(cls['slice'])
@@ -226,7 +225,7 @@ class WeightedSliceMetrics:
                     precision = tp / (fp + tp + np.spacing(1))
                     precision = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
                     for b, row in enumerate(rows):
-                        index = np.searchsorted(recall[b], RECALL_THRESHOLDS, side='left')
+                        index = np.searchsorted(recall[b], self._recall_thrs, side='left')
                         reached = index < len(hits)
                         q = np.zeros(num_recalls)
                         q[reached] = precision[b, index[reached]]
