@@ -73,6 +73,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['mmlesion', 'mmlesion.*']),
     install_requires=INSTALL_REQUIRES,
+    # ImageNet weights of the paper configs (torchvision://): the torchvision of torch 2.13.
+    extras_require={'imagenet': ['torchvision==0.28.0']},
     license='Apache-2.0',
     **native_extensions(),
 )

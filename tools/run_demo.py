@@ -49,6 +49,18 @@ def parse_args() -> argparse.Namespace:
         help='also run glcae_tuned, glcae_per_profile and the oracle (two setting sweeps)',
     )
     parser.add_argument(
+        '--search-clips',
+        type=float,
+        nargs='+',
+        help='clip limits of the validation grid search (default: 1 2 4 8 16 32)',
+    )
+    parser.add_argument(
+        '--search-grids',
+        type=float,
+        nargs='+',
+        help='grid sizes of the validation grid search (default: 4 8 12 16)',
+    )
+    parser.add_argument(
         '--detector-options',
         type=json.loads,
         default={},
@@ -80,6 +92,8 @@ def main() -> None:
         noaug=args.noaug or None,
         noaug_enhancer=args.noaug_enhancer or None,
         baselines=args.baselines or None,
+        search_clips=tuple(args.search_clips) if args.search_clips else None,
+        search_grids=tuple(args.search_grids) if args.search_grids else None,
     )
     report = DemoPipeline(settings).run()
     print(f'Demo finished in {report["total_s"]:.0f} s. Results: {settings.work_dir}/results.md')

@@ -33,7 +33,7 @@ CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, forc
 
 
 # -- torchvision:// ImageNet weights ----------------------------------------------------------
-#: The torchvision build of the pinned torch (requirements.txt).
+#: The torchvision of the pinned torch 2.13 (setup.py's ``imagenet`` extra).
 TORCHVISION_REQUIREMENT = 'torchvision==0.28.0'
 _NO_IMAGENET_HINT = (
     'or train from scratch without ImageNet weights: --cfg-options model.backbone.init_cfg=None '
@@ -48,8 +48,10 @@ def load_torchvision_weights(filename: str, map_location=None):
         import torchvision  # noqa: F401
     except ImportError as error:
         raise ImportError(
-            f'{filename}: ImageNet weights need torchvision ({TORCHVISION_REQUIREMENT}, in '
-            f'requirements.txt: pip install {TORCHVISION_REQUIREMENT}), {_NO_IMAGENET_HINT}'
+            f'{filename}: ImageNet weights need torchvision, the build of your torch '
+            f"({TORCHVISION_REQUIREMENT}: pip install -e '.[imagenet]' with a CUDA torch; "
+            f'{TORCHVISION_REQUIREMENT}+cpu from https://download.pytorch.org/whl/cpu with the '
+            f'CPU torch), {_NO_IMAGENET_HINT}'
         ) from error
     try:
         return load_from_torchvision(filename, map_location=map_location)

@@ -39,7 +39,9 @@ CHUNK_ELEMENTS = 2_000_000
 
 
 class WeightedSliceMetrics:
-    """mAP, AP50 and average FROC sensitivity of a fixed set of evaluated slices under weights.
+    """mAP, AP50 and average FROC sensitivity of a fixed set of evaluated slices under weights,
+    read as :class:`DeepLesionMetric` does with its default protocol (``'mmlesion'``: continuous
+    boxes, IoU, the top of each vertical step of the FROC curve).
 
     Args:
         results: one record per slice in the form :meth:`DeepLesionMetric.process` keeps
@@ -137,7 +139,7 @@ class WeightedSliceMetrics:
         )
         is_fp, found, slices = [], [], []
         for image, (boxes, s, g, ig) in enumerate(zip(dets, scores, gts, ignores, strict=True)):
-            fp, n = _match_image(boxes, s, g, ig, iou_thr, 'iou')
+            fp, n = _match_image(boxes, s, g, ig, iou_thr, 'iou', box_size_offset=0.0)
             is_fp.append(fp)
             found.append(n)
             slices.append(np.full(len(boxes), image, dtype=np.int64))
