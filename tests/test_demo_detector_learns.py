@@ -18,10 +18,13 @@ from conftest import DEMO_CONFIGS
 
 from mmlesion.experiments import runs
 
-#: Training steps: 8 training key slices in batches of 4 for 60 epochs.
-EPOCHS = 60
-#: Measured with EPOCHS on this data (seed 3, 12 patients at 96 px, clean): see the test.
-MIN_TRAIN_AP50 = 0.5
+#: Epochs over the tiny set's training key slices, in batches of 4.
+EPOCHS = 40
+#: Measured on this data (seed 3, 12 patients at 96 px, clean) after EPOCHS, one thread:
+#: AP50 0.578 and average FROC sensitivity 0.776 on the training slices; with the learning rate
+#: set to 0, both 0.0. The thresholds keep about half of that as margin.
+MIN_TRAIN_AP50 = 0.3
+MIN_TRAIN_AVG_SENS = 0.4
 
 
 @pytest.fixture(scope='module')
@@ -60,3 +63,4 @@ def test_demo_detector_fits_its_training_slices(clean_tiny_set, tmp_path):
     trained = runs.train(config, str(tmp_path / 'detector'), options)
     metrics = runs.test(config, trained.best_checkpoint, str(tmp_path / 'test'), options)
     assert metrics['deeplesion/AP50'] >= MIN_TRAIN_AP50, metrics
+    assert metrics['deeplesion/avg_sens'] >= MIN_TRAIN_AVG_SENS, metrics
