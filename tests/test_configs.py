@@ -171,9 +171,9 @@ def validated_epochs(train_cfg: dict) -> list[int]:
     return validated
 
 
-def test_demo_detector_validates_from_epoch_4_and_shortened_runs_still_validate():
+def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate():
     train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
-    assert validated_epochs(train_cfg) == [4, 6, 8, 10]
+    assert validated_epochs(train_cfg) == [8, 12, 14, 16]
     # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
     assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
     assert validated_epochs({**train_cfg, 'max_epochs': 1}) == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import cv2
 import nibabel
@@ -165,6 +166,20 @@ def test_unknown_slice_distance_repeats_the_key_slice():
     with pytest.warns(RuntimeWarning, match='slice distance unknown'):
         stack = volume.stack(1, num_slices=3)
     assert [float(stack[0, 0, c]) for c in range(3)] == [1.0, 1.0, 1.0]
+
+
+def test_the_key_slice_alone_needs_no_slice_distance():
+    volume = CTVolume(
+        np.arange(3, dtype=np.float32)[:, None, None] * np.ones((3, 4, 4), np.float32),
+        (0.7, 0.7, math.nan),
+        ('a', 'b', 'c'),
+        'memory',
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        stack = volume.stack(2, num_slices=1)
+    assert stack.shape == (4, 4, 1) and stack.dtype == np.float32
+    assert float(stack[0, 0, 0]) == 2.0
 
 
 def test_missing_input_and_bad_index_are_named(tmp_path):

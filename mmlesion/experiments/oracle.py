@@ -52,7 +52,7 @@ def false_positive_score(records: list[dict], iou_thr: float = 0.5) -> np.ndarra
     )
     total = np.zeros(len(records))
     for i, (boxes, s, g, ig) in enumerate(zip(dets, scores, gts, ignores, strict=True)):
-        is_fp, _ = _match_image(boxes, s, g, ig, iou_thr, 'iou')
+        is_fp, _ = _match_image(boxes, s, g, ig, iou_thr, 'iou', box_size_offset=0.0)
         total[i] = s[is_fp].sum()
     return total
 

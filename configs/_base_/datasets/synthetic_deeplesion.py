@@ -14,7 +14,7 @@ data_root = 'data/synthetic_deeplesion/'
 #   soft tissue  -160..240 HU  (W400 / L40)
 #   wide        -1024..1050 HU
 #   lung        -1400..200 HU  (W1600 / L-600)
-load_slices = dict(type='LoadDeepLesionSlices', num_slices=1)
+load_slices = dict(type='LoadDeepLesionSlices', num_slices=1, slice_interval_mm=2.0)
 hu_window = dict(type='HUWindow', windows=[(-160, 240), (-1024, 1050), (-1400, 200)])
 meta_keys = (
     'img_id',
