@@ -243,10 +243,10 @@ def _methods(runs_: list[dict]) -> list[str]:
 
 
 def benchmark_markdown(result: dict) -> str:
-    """The tables of docs/en/results.md of a ``synthetic_benchmark.json``: test mAP / AP50 / average FROC
-    sensitivity of every pipeline per seed and their mean, the bootstrap intervals and the
-    reading they support, the baselines' chosen settings, the learned parameters (overall and
-    by profile), the per-profile mAP, timings, and the ablations (in percent)."""
+    """The tables of docs/en/results.md from a ``synthetic_benchmark.json``: test mAP / AP50 /
+    average FROC sensitivity of every pipeline per seed and their mean, the bootstrap intervals
+    and the reading they support, the baselines' chosen settings, the learned parameters
+    (overall and by profile), the per-profile mAP, timings, and the ablations (in percent)."""
     runs_ = result['runs']
     seeds = [r['seed'] for r in runs_]
     lines = [
