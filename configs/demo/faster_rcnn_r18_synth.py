@@ -27,7 +27,8 @@ model = dict(
         # Two samples a bin instead of adaptive sampling (up to 9 a bin for large RoIs): RoIAlign's
         # backward was a sixth of a training step.
         bbox_roi_extractor=dict(
-            out_channels=fpn_channels, roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2)
+            out_channels=fpn_channels,
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
         ),
         bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256),
     ),

@@ -59,6 +59,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     'report': STAGES[:-1],
 }
 
+
 @dataclass
 class DemoSettings:
     """What the main job runs; paths relative to the repository root."""
