@@ -56,10 +56,8 @@ class CTVolume:
         if not -len(self) <= index < len(self):
             raise IndexError(f'{self.source}: slice {index} out of range (0..{len(self) - 1})')
         index %= len(self)
-        if num_slices == 1:  # the key slice alone (multi-window input): no slice distance needed
-            return self.hu[index][..., None].astype(np.float32, copy=False)
         z_spacing = self.spacing_mm[2]
-        if not (math.isfinite(z_spacing) and z_spacing > 0):
+        if num_slices > 1 and not (math.isfinite(z_spacing) and z_spacing > 0):
             warnings.warn(
                 f'{self.source}: slice distance unknown, so the {num_slices}-slice input repeats '
                 'the key slice; give the spacing (z) to use real neighbours',

@@ -26,16 +26,18 @@ def neighbour_positions(
         key_index: stored index of the key slice.
         num_slices: odd number of slices, the key slice in the middle.
         slice_interval_mm: distance between the returned slices, mm.
-        z_spacing_mm: distance between consecutive stored slices, mm (> 0).
+        z_spacing_mm: distance between consecutive stored slices, mm (> 0; not read for the key
+            slice alone, ``num_slices=1``, so it may be unknown there).
     """
     if num_slices < 1 or num_slices % 2 == 0:
         raise ValueError(f'num_slices must be odd and >= 1, got {num_slices}')
-    if not z_spacing_mm > 0:
-        raise ValueError(f'z_spacing_mm must be positive, got {z_spacing_mm}')
     half = num_slices // 2
+    if half and not z_spacing_mm > 0:
+        raise ValueError(f'z_spacing_mm must be positive, got {z_spacing_mm}')
+    step = slice_interval_mm / z_spacing_mm if half else 0.0
     positions = []
     for k in range(-half, half + 1):
-        position = key_index + k * slice_interval_mm / z_spacing_mm
+        position = key_index + k * step
         lower = math.floor(position)
         positions.append((lower, position - lower))
     return positions
