@@ -25,7 +25,7 @@ from collections import Counter
 import numpy as np
 
 from mmlesion.evaluation.functional.froc import _check_inputs, _match_image
-from mmlesion.evaluation.functional.weighted_slices import WeightedSliceMetrics
+from mmlesion.evaluation.functional.weighted_slices import DEFAULT_PROTOCOL, WeightedSliceMetrics
 
 from .setting_sweep import SweepResult
 
@@ -52,7 +52,7 @@ def false_positive_score(records: list[dict], iou_thr: float = 0.5) -> np.ndarra
     )
     total = np.zeros(len(records))
     for i, (boxes, s, g, ig) in enumerate(zip(dets, scores, gts, ignores, strict=True)):
-        is_fp, _ = _match_image(boxes, s, g, ig, iou_thr, 'iou', box_size_offset=0.0)
+        is_fp, _ = _match_image(boxes, s, g, ig, iou_thr, 'iou', DEFAULT_PROTOCOL.box_size_offset)
         total[i] = s[is_fp].sum()
     return total
 

@@ -33,6 +33,10 @@ from pycocotools.cocoeval import COCOeval
 
 from .coco_map import _to_coco
 from .froc import _check_inputs, _match_image
+from .froc_protocols import get_froc_protocol
+
+#: The FROC convention these metrics follow: DeepLesionMetric's default.
+DEFAULT_PROTOCOL = get_froc_protocol('mmlesion')
 
 #: Elements of one working array (resamples × detections), ~16 MB of float64.
 CHUNK_ELEMENTS = 2_000_000
@@ -57,7 +61,7 @@ class WeightedSliceMetrics:
         self,
         results: Sequence[dict],
         num_classes: int | None = None,
-        avg_sens_fps: Sequence[float] = (0.5, 1, 2, 4),
+        avg_sens_fps: Sequence[float] = DEFAULT_PROTOCOL.avg_sens_fps,
         iou_thr: float = 0.5,
     ) -> None:
         if not results:
@@ -139,7 +143,7 @@ class WeightedSliceMetrics:
         )
         is_fp, found, slices = [], [], []
         for image, (boxes, s, g, ig) in enumerate(zip(dets, scores, gts, ignores, strict=True)):
-            fp, n = _match_image(boxes, s, g, ig, iou_thr, 'iou', box_size_offset=0.0)
+            fp, n = _match_image(boxes, s, g, ig, iou_thr, 'iou', DEFAULT_PROTOCOL.box_size_offset)
             is_fp.append(fp)
             found.append(n)
             slices.append(np.full(len(boxes), image, dtype=np.int64))
