@@ -5,7 +5,7 @@
 # As the paper: objective 'surrogate', starting from the fixed
 # GLCAE (2.0, 8), a constant learning rate, weight decay 1e-2, early stopping on the validation
 # mAP (patience 2 of 6 epochs, near the paper's 20 of 100). For the CPU budget: 6 epochs of 320
-# random training slices each, learning rate 1e-2 for the heads and 1e-3 for the trunk (the
+# random training slices each, learning rate 3e-3 for the heads and 3e-4 for the trunk (the
 # paper's 1.5e-5 moves the parameters by hundredths in this budget), and AdamW: with Adam's L2
 # form of weight decay at such a rate the decay term outweighs the small gradients of the
 # regressor's trunk, which collapsed to zero output within 240 steps (measured: every slice then

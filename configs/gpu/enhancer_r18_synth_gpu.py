@@ -4,7 +4,7 @@
 # differs from enhancer_r18.py, and nothing else:
 # - data: the synthetic set in data/synthetic_deeplesion_512/;
 # - the frozen detector is built without ImageNet init (its weights come from its checkpoint);
-# - AdamW at 1e-2 for the heads and 1e-3 for the trunk instead of Adam at 1.5e-5, as the demo
+# - AdamW at 3e-3 for the heads and 3e-4 for the trunk instead of Adam at 1.5e-5, as the demo
 #   enhancer (configs/demo/enhancer_r18_synth.py says why: 1.5e-5 moves nothing in this budget,
 #   and Adam's coupled weight decay collapses the trunk at a rate that does);
 # - length: epochs of 520 random training slices (20 iterations), at most 30, and a wall-clock

@@ -26,6 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import runs
+from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS
 from .inference_timing import time_inference
 from .methods import METHODS, NOAUG_SUFFIX
 from .profile_breakdown import metrics_by_profile
@@ -86,8 +87,8 @@ class DemoSettings:
     baselines: bool = False
     #: None: the preset has no detector without RandomGLCAE; the noaug stages are skipped.
     noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18_synth_noaug.py'
-    search_clips: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-    search_grids: tuple[float, ...] = (4.0, 8.0, 12.0, 16.0)
+    search_clips: tuple[float, ...] = SEARCH_CLIPS
+    search_grids: tuple[float, ...] = SEARCH_GRIDS
     per_profile_min_slices: int = 5
     bootstrap_resamples: int = 1000
     bootstrap_seed: int = 0

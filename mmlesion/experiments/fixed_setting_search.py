@@ -19,9 +19,10 @@ from mmlesion.evaluation.functional.weighted_slices import WeightedSliceMetrics
 
 from .setting_sweep import Setting, SweepResult, records_metrics
 
-#: The search grid: clip limit log-spaced over 1..32 (OpenCV's clipLimit), grid 4..16 tiles.
+#: The search grid, both log-spaced: clip limit 1..32 (OpenCV's clipLimit), grid 4..16 tiles
+#: a side.
 SEARCH_CLIPS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-SEARCH_GRIDS: tuple[float, ...] = (4.0, 8.0, 12.0, 16.0)
+SEARCH_GRIDS: tuple[float, ...] = (4.0, 8.0, 16.0)
 
 
 def search_grid(

@@ -26,7 +26,7 @@ from .methods import method_label, ordered_methods
 ABLATIONS = (
     ('batch 4 (half)', 'configs/demo/ablations/enhancer_r18_synth_bs4.py'),
     ('4 FC layers', 'configs/demo/ablations/enhancer_r18_synth_fc4.py'),
-    ('lr 5e-2 (5x)', 'configs/demo/ablations/enhancer_r18_synth_lr5e-2.py'),
+    ('lr 1.5e-2 (5x)', 'configs/demo/ablations/enhancer_r18_synth_lr5x.py'),
     ('patience 1 (of 2)', 'configs/demo/ablations/enhancer_r18_synth_patience1.py'),
     ('reinforce objective', 'configs/demo/ablations/enhancer_r18_synth_reinforce.py'),
 )

@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
         '--search-grids',
         type=float,
         nargs='+',
-        help='grid sizes of the validation grid search (default: 4 8 12 16)',
+        help='grid sizes of the validation grid search (default: 4 8 16)',
     )
     return parser.parse_args()
 
