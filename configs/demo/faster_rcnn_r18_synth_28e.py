@@ -1,8 +1,8 @@
 # The demo detector on a 28-epoch schedule instead of 16 (the "2x" of configs/demo/): same model,
 # input and patches; the warm-up and cosine decay stretched over 28 epochs, validated at epochs
-# 8, 16, 20, 24, 26 and 28. Measured on seed 0 (docs/en/results.md, "The demo detector"): test
-# average sensitivity 27.1 -> 33.9 %, AP50 15.7 -> 24.0 %, for about 28/16 of the detector's time
-# (699 s idle -> about 1,220 s). Not the make demo default yet: the benchmark's numbers are the
+# 8, 16, 20, 24, 26 and 28. Measured on seeds 0, 1, 2 (docs/en/results.md, "The demo detector"):
+# mean test average sensitivity 31.5 -> 35.2 %, AP50 21.8 -> 26.7 %, for about 28/16 of the
+# detector's time (699 s idle -> about 1,220 s). Not the make demo default yet: the benchmark's numbers are the
 # 16-epoch detector's.
 #   python tools/train.py configs/demo/faster_rcnn_r18_synth_28e.py
 _base_ = './faster_rcnn_r18_synth.py'
