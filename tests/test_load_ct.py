@@ -156,25 +156,25 @@ def test_deeplesion_png_brings_its_series_for_the_25d_input(tmp_path):
     assert [float(stack[0, 0, c]) for c in range(3)] == [8.0, 10.0, 12.0]
 
 
-def test_unknown_slice_distance_repeats_the_key_slice():
-    volume = CTVolume(
+def _ramp_without_slice_distance() -> CTVolume:
+    """Three 4×4 slices holding 0, 1, 2 HU, with an unknown slice distance (NaN z spacing)."""
+    return CTVolume(
         np.arange(3, dtype=np.float32)[:, None, None] * np.ones((3, 4, 4), np.float32),
         (0.7, 0.7, math.nan),
         ('a', 'b', 'c'),
         'memory',
     )
+
+
+def test_unknown_slice_distance_repeats_the_key_slice():
+    volume = _ramp_without_slice_distance()
     with pytest.warns(RuntimeWarning, match='slice distance unknown'):
         stack = volume.stack(1, num_slices=3)
     assert [float(stack[0, 0, c]) for c in range(3)] == [1.0, 1.0, 1.0]
 
 
 def test_the_key_slice_alone_needs_no_slice_distance():
-    volume = CTVolume(
-        np.arange(3, dtype=np.float32)[:, None, None] * np.ones((3, 4, 4), np.float32),
-        (0.7, 0.7, math.nan),
-        ('a', 'b', 'c'),
-        'memory',
-    )
+    volume = _ramp_without_slice_distance()
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         stack = volume.stack(2, num_slices=1)

@@ -4,6 +4,7 @@ generated data set."""
 
 from __future__ import annotations
 
+import argparse
 import pickle
 
 import numpy as np
@@ -12,6 +13,7 @@ from conftest import DEMO_CONFIGS, enhancer_options
 
 from mmlesion.experiments import runs
 from mmlesion.experiments.fixed_setting_search import (
+    add_search_grid_arguments,
     apply_per_profile,
     best_setting,
     per_profile_settings,
@@ -178,3 +180,14 @@ def test_baselines_stage_on_the_tiny_data(trained_detector, data_root, tmp_path)
     with open(record_['records'], 'rb') as f:
         saved = pickle.load(f)
     assert set(saved) == set(record_['test'])
+
+
+def test_search_grid_arguments_default_to_the_search_grid():
+    parser = argparse.ArgumentParser()
+    add_search_grid_arguments(parser)
+    assert vars(parser.parse_args([])) == {'search_clips': None, 'search_grids': None}
+    args = parser.parse_args(['--search-clips', '1', '4', '--search-grids', '8'])
+    assert (args.search_clips, args.search_grids) == ([1.0, 4.0], [8.0])
+    help_text = ' '.join(parser.format_help().split())
+    assert 'clip limits of the validation grid search (default: 1 2 4 8 16 32)' in help_text
+    assert 'grid sizes of the validation grid search (default: 4 8 16)' in help_text

@@ -16,6 +16,7 @@ import argparse
 import json
 
 from mmlesion.experiments.demo import PRESETS, DemoPipeline, DemoSettings
+from mmlesion.experiments.fixed_setting_search import add_search_grid_arguments
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,18 +49,7 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='also run glcae_tuned, glcae_per_profile and the oracle (two setting sweeps)',
     )
-    parser.add_argument(
-        '--search-clips',
-        type=float,
-        nargs='+',
-        help='clip limits of the validation grid search (default: 1 2 4 8 16 32)',
-    )
-    parser.add_argument(
-        '--search-grids',
-        type=float,
-        nargs='+',
-        help='grid sizes of the validation grid search (default: 4 8 16)',
-    )
+    add_search_grid_arguments(parser)
     parser.add_argument(
         '--detector-options',
         type=json.loads,

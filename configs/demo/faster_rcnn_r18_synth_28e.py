@@ -2,8 +2,8 @@
 # input and patches; the warm-up and cosine decay stretched over 28 epochs, validated at epochs
 # 8, 16, 20, 24, 26 and 28. Measured on seeds 0, 1, 2 (docs/en/results.md, "The demo detector"):
 # mean test average sensitivity 31.5 -> 35.2 %, AP50 21.8 -> 26.7 %, for about 28/16 of the
-# detector's time (699 s idle -> about 1,220 s). Not the make demo default yet: the benchmark's numbers are the
-# 16-epoch detector's.
+# detector's time (699 s idle -> about 1,220 s). Not the make demo default yet: the benchmark's
+# numbers are the 16-epoch detector's.
 #   python tools/train.py configs/demo/faster_rcnn_r18_synth_28e.py
 _base_ = './faster_rcnn_r18_synth.py'
 

@@ -11,6 +11,7 @@ the global tuned setting.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -23,6 +24,22 @@ from .setting_sweep import Setting, SweepResult, records_metrics
 #: a side.
 SEARCH_CLIPS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEARCH_GRIDS: tuple[float, ...] = (4.0, 8.0, 16.0)
+
+
+def add_search_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--search-clips`` and ``--search-grids`` of a command line tool; unset, they are ``None``
+    and the run keeps :data:`SEARCH_CLIPS` and :data:`SEARCH_GRIDS` (named in the help)."""
+    for flag, what, default in (
+        ('--search-clips', 'clip limits', SEARCH_CLIPS),
+        ('--search-grids', 'grid sizes', SEARCH_GRIDS),
+    ):
+        values = ' '.join(f'{v:g}' for v in default)
+        parser.add_argument(
+            flag,
+            type=float,
+            nargs='+',
+            help=f'{what} of the validation grid search (default: {values})',
+        )
 
 
 def search_grid(

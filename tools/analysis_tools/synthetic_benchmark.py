@@ -17,6 +17,7 @@ docs/en/results.md come from.
 import argparse
 
 from mmlesion.experiments.demo import PRESETS, DemoSettings
+from mmlesion.experiments.fixed_setting_search import add_search_grid_arguments
 from mmlesion.experiments.synthetic_benchmark import (
     BenchmarkSettings,
     benchmark_markdown,
@@ -52,18 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--bootstrap-resamples', type=int, default=1000, help='paired bootstrap resamples'
     )
-    parser.add_argument(
-        '--search-clips',
-        type=float,
-        nargs='+',
-        help='clip limits of the validation grid search (default: 1 2 4 8 16 32)',
-    )
-    parser.add_argument(
-        '--search-grids',
-        type=float,
-        nargs='+',
-        help='grid sizes of the validation grid search (default: 4 8 16)',
-    )
+    add_search_grid_arguments(parser)
     return parser.parse_args()
 
 
