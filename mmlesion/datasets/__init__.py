@@ -13,6 +13,7 @@ from .samplers import RandomSubsetSampler
 from .transforms import (
     HUWindow,
     LoadDeepLesionSlices,
+    LocalContrastWindow,
     RandomGLCAE,
     RandomLesionCrop,
     RescaleToSpacing,
@@ -29,6 +30,7 @@ __all__ = [
     'HUWindow',
     'LesionRow',
     'LoadDeepLesionSlices',
+    'LocalContrastWindow',
     'RandomGLCAE',
     'RandomLesionCrop',
     'RandomSubsetSampler',

@@ -1,5 +1,6 @@
 from .hu_window import DEEPLESION_WIDE_WINDOW_HU, HUWindow, window_hu
 from .load_deeplesion_slices import LoadDeepLesionSlices, read_deeplesion_png
+from .local_contrast_window import LocalContrastWindow, local_contrast_hu
 from .neighbour_slices import neighbour_positions, stack_neighbours
 from .random_glcae import RandomGLCAE
 from .random_lesion_crop import RandomLesionCrop
@@ -9,9 +10,11 @@ __all__ = [
     'DEEPLESION_WIDE_WINDOW_HU',
     'HUWindow',
     'LoadDeepLesionSlices',
+    'LocalContrastWindow',
     'RandomGLCAE',
     'RandomLesionCrop',
     'RescaleToSpacing',
+    'local_contrast_hu',
     'neighbour_positions',
     'read_deeplesion_png',
     'stack_neighbours',

@@ -1,0 +1,3 @@
+from .fine_stem_resnet import FineStemResNet
+
+__all__ = ['FineStemResNet']

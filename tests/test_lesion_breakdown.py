@@ -1,0 +1,92 @@
+"""Per-lesion outcomes at an operating point, grouped by size and by a per-slice attribute."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mmlesion.evaluation.lesion_breakdown import (
+    by_slice_attribute,
+    group_outcomes,
+    lesion_outcomes,
+    score_at_fp_rate,
+    size_buckets,
+)
+
+
+def record(gts, preds, scores, diameters, img_id, types=None):
+    gts = np.array(gts, dtype=float).reshape(-1, 4)
+    return {
+        'gt_bboxes': gts,
+        'gt_ignore': np.zeros(len(gts), bool),
+        'pred_bboxes': np.array(preds, dtype=float).reshape(-1, 4),
+        'pred_scores': np.array(scores, dtype=float),
+        'lesion_diameters_mm': np.array(diameters, dtype=float),
+        'lesion_types': np.array(types if types is not None else [-1] * len(gts)),
+        'img_id': img_id,
+    }
+
+
+@pytest.fixture
+def records():
+    return [
+        # a large lesion found exactly at 0.9; a false positive at 0.8
+        record([[10, 10, 50, 50]], [[10, 10, 50, 50], [100, 100, 120, 120]], [0.9, 0.8], [40], 'a'),
+        # a small lesion boxed twice too wide (IoU 0.5 exactly: found) at 0.3, and a small
+        # lesion only hit at IoU 0.25 (never found)
+        record(
+            [[0, 0, 10, 10], [60, 60, 70, 70]],
+            [[0, 0, 20, 10], [60, 60, 80, 80]],
+            [0.3, 0.7],
+            [8, 8],
+            'b',
+            types=[4, 5],
+        ),
+    ]
+
+
+def test_threshold_allows_the_asked_false_positives_per_image(records):
+    # false positives in score order: 0.8 (first), 0.7 (second)
+    assert score_at_fp_rate(records, 0.5) == pytest.approx(0.8)  # one FP over two images
+    assert score_at_fp_rate(records, 1.0) == pytest.approx(0.3)  # both FPs allowed
+    assert score_at_fp_rate(records, 0.0) == pytest.approx(0.9)
+
+
+def test_outcomes_separate_found_overlapped_and_loosely_boxed(records):
+    strict = lesion_outcomes(records, score_thr=0.5)
+    assert [o.found for o in strict] == [True, False, False]
+    assert [o.best_iou for o in strict] == pytest.approx([1.0, 0.5, 0.25])
+    assert strict[1].width_ratio == pytest.approx(2.0)
+    assert strict[1].height_ratio == pytest.approx(1.0)
+    assert strict[2].centre_offset == pytest.approx(math.hypot(5, 5) / math.hypot(10, 10))
+    loose = lesion_outcomes(records, score_thr=0.3)
+    assert [o.found for o in loose] == [True, True, False]
+    assert [o.lesion_type for o in loose] == [-1, 4, 5]
+
+
+def test_groups_by_size_in_size_order(records):
+    key, names = size_buckets([10, 30])
+    assert names == ['<10 mm', '10-30 mm', '>=30 mm']
+    groups = group_outcomes(lesion_outcomes(records, 0.3), key, order=names)
+    assert list(groups) == ['<10 mm', '>=30 mm']  # no lesion of 10-30 mm
+    small = groups['<10 mm']
+    assert small['num_lesions'] == 2
+    assert small['sensitivity'] == pytest.approx(0.5)
+    assert small['overlapped'] == pytest.approx(0.5)
+    assert small['median_area_ratio'] == pytest.approx((2.0 + 4.0) / 2)
+
+
+def test_groups_by_a_slice_or_per_lesion_attribute(records):
+    outcomes = lesion_outcomes(records, 0.3)
+    by_profile = group_outcomes(outcomes, by_slice_attribute(records, {'a': 'clean', 'b': 'noisy'}))
+    assert {k: v['num_lesions'] for k, v in by_profile.items()} == {'clean': 1, 'noisy': 2}
+    per_lesion = {'a': ['high'], 'b': ['high', 'low']}
+    by_contrast = group_outcomes(outcomes, by_slice_attribute(records, per_lesion))
+    assert by_contrast['high']['sensitivity'] == pytest.approx(1.0)
+    assert by_contrast['low']['sensitivity'] == 0.0
+
+
+@pytest.mark.parametrize('edges', [[], [10, 5], [0, 10]])
+def test_bad_size_edges_are_refused(edges):
+    with pytest.raises(ValueError):
+        size_buckets(edges)
