@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functional.froc import box_overlaps
+from .functional.froc import box_overlaps, deeplesion_froc_curve
 
 
 @dataclass(frozen=True)
@@ -51,28 +51,22 @@ class LesionOutcome:
 
 def score_at_fp_rate(records: Sequence[dict], fp_per_image: float, iou_thr: float = 0.5) -> float:
     """The lowest score threshold at which the detections make at most ``fp_per_image`` false
-    positives an image over ``records`` (a detection is false when it overlaps no lesion and
-    no ignore region by ``iou_thr``); ``inf`` when even the best detection would exceed it.
+    positives an image over ``records``, read off their FROC curve
+    (:func:`~.functional.deeplesion_froc_curve`: a detection is false when it overlaps no lesion
+    and no ignore region by ``iou_thr``); ``inf`` when even the best detection would exceed it.
     """
-    scores, false = [], []
-    for record in records:
-        boxes, gts = record['pred_bboxes'], record['gt_bboxes']
-        scores.append(record['pred_scores'])
-        if len(gts) and len(boxes):
-            false.append((box_overlaps(boxes, gts) < iou_thr).all(axis=1))
-        else:
-            false.append(np.ones(len(boxes), dtype=bool))
-    scores_all, false_all = np.concatenate(scores), np.concatenate(false)
-    if not len(scores_all):
-        return float('inf')
-    order = np.argsort(-scores_all, kind='stable')
-    fp_count = np.cumsum(false_all[order])
-    allowed = fp_per_image * len(records)
-    within = np.flatnonzero(fp_count <= allowed)
+    fp_rate, _, thresholds = deeplesion_froc_curve(
+        [r['pred_bboxes'] for r in records],
+        [r['pred_scores'] for r in records],
+        [r['gt_bboxes'] for r in records],
+        iou_thr=iou_thr,
+        gt_ignore=[r['gt_ignore'] for r in records],
+    )
+    within = np.flatnonzero(fp_rate <= fp_per_image)
     if not len(within):
         return float('inf')
     # Ties: a threshold at the last allowed score also keeps every detection tied with it.
-    return float(scores_all[order][within[-1]])
+    return float(thresholds[within[-1]])
 
 
 def lesion_outcomes(
@@ -85,13 +79,17 @@ def lesion_outcomes(
         gts = record['gt_bboxes'][lesions]
         boxes, scores = record['pred_bboxes'], record['pred_scores']
         overlaps = box_overlaps(boxes, gts) if len(boxes) and len(gts) else None
+        # (M,) long diameters (the first column of (M, 2) long and short ones) and types
         diameters = record.get('lesion_diameters_mm')
+        diameters = (
+            np.full(len(gts), np.nan)
+            if diameters is None
+            else np.asarray(diameters, np.float64)[lesions].reshape(len(gts), -1)[:, 0]
+        )
         types = record.get('lesion_types')
+        types = np.full(len(gts), -1) if types is None else np.asarray(types)[lesions]
         for j, gt in enumerate(gts):
-            diameter = (
-                float(np.ravel(diameters[lesions][j])[0]) if diameters is not None else np.nan
-            )
-            kind = int(types[lesions][j]) if types is not None else -1
+            diameter, kind = float(diameters[j]), int(types[j])
             if overlaps is None:
                 outcomes.append(
                     LesionOutcome(slice_index, j, False, 0.0, *(np.nan,) * 3, diameter, kind)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from mmdet.registry import TRANSFORMS
@@ -46,7 +48,7 @@ class LocalContrastWindow(HUWindow):
 
     def __init__(
         self,
-        windows: list[tuple[float, float]] | tuple = ((-160.0, 240.0), (-1024.0, 1050.0)),
+        windows: Sequence[Sequence[float]] = ((-160.0, 240.0), (-1024.0, 1050.0)),
         sigma_fine_mm: float = 1.5,
         sigma_coarse_mm: float = 6.0,
         half_width_hu: float = 60.0,
