@@ -11,7 +11,12 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmlesion.utils import load_checkpoint_strictly, prepare_distributed, prepare_test_config
+from mmlesion.utils import (
+    close_distributed,
+    load_checkpoint_strictly,
+    prepare_distributed,
+    prepare_test_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +56,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     load_checkpoint_strictly(runner.model, args.checkpoint)
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

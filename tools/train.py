@@ -11,7 +11,12 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmlesion.utils import check_detector_checkpoint, prepare_distributed, prepare_train_config
+from mmlesion.utils import (
+    check_detector_checkpoint,
+    close_distributed,
+    prepare_distributed,
+    prepare_train_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,6 +61,7 @@ def main() -> None:
     check_detector_checkpoint(cfg, args.config)
     prepare_distributed(cfg)
     Runner.from_cfg(cfg).train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint loader)
 from .checkpoint_loading import load_checkpoint_strictly
-from .distributed import prepare_distributed
+from .distributed import close_distributed, prepare_distributed
 from .run_config import (
     check_detector_checkpoint,
     default_work_dir,
@@ -14,6 +14,7 @@ from .setup_env import register_all_modules
 
 __all__ = [
     'check_detector_checkpoint',
+    'close_distributed',
     'default_work_dir',
     'enable_fp16',
     'load_checkpoint_strictly',

@@ -62,3 +62,15 @@ def prepare_distributed(cfg: Config) -> None:
     }
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def close_distributed() -> None:
+    """End the process group, if one was started, once every rank has arrived.
+
+    Left to the interpreter's exit, gloo's threads are torn down while still joinable and a
+    rank can abort (``terminate called without an active exception``, SIGABRT) after its
+    results are written: torchrun then reports the whole run as failed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
