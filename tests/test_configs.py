@@ -173,7 +173,7 @@ def validated_epochs(train_cfg: dict) -> list[int]:
 
 def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate():
     train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
-    assert validated_epochs(train_cfg) == [8, 12, 14, 16]
+    assert validated_epochs(train_cfg) == [8, 16, 20, 24, 26, 28]
     # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
     assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
     assert validated_epochs({**train_cfg, 'max_epochs': 1}) == [1]
@@ -206,3 +206,18 @@ def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
     assert differing_keys(
         'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_noaug.py'
     ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}
+
+
+def test_the_real_data_local_contrast_config_changes_only_the_window_step():
+    # The demo detector's input for real DeepLesion users: the same pipelines as the
+    # multi-window config, the lung window's channel replaced by the local contrast.
+    multi = load('faster_rcnn_r50_fpn_deeplesion_multiwindow.py')
+    local = load('faster_rcnn_r50_fpn_deeplesion_local_contrast.py')
+    for split in ('train', 'val', 'test'):
+        before = multi[f'{split}_dataloader'].dataset.pipeline
+        after = local[f'{split}_dataloader'].dataset.pipeline
+        assert len(before) == len(after), split
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert changed == [1], split
+        assert after[1].type == 'LocalContrastWindow'
+        assert [tuple(w) for w in after[1].windows] == [(-160, 240), (-1024, 3071)]

@@ -4,18 +4,25 @@
 _base_ = './deeplesion.py'
 
 data_root = 'data/synthetic_deeplesion/'
-# The field's multi-window input (MVP-Net's multi-view input; the windows a radiologist reads):
-# the key slice through three display windows, one channel each. The single wide window it
-# replaces (8 HU a gray level) left a soft-tissue lesion 15-60 HU from its organ 2-7 levels
-# away and a low-contrast one 1-2; the soft-tissue window (1.6 HU a level) spreads them over
-# 10-38 levels, the lung window keeps a -550 HU nodule in -850 HU lung visible, and the wide
-# window (lung to bone) sits in the middle channel, the one the enhancer's regressor looks at.
-# Measured on the demo detector: docs/en/results.md.
-#   soft tissue  -160..240 HU  (W400 / L40)
-#   wide        -1024..1050 HU
-#   lung        -1400..200 HU  (W1600 / L-600)
+# The key slice as three channels (docs/en/results.md, "The demo detector"): two display windows
+# a radiologist reads and a local-contrast view (LocalContrastWindow):
+#   soft tissue     -160..240 HU  (W400 / L40): a lesion 15-60 HU from its organ spans 10-38
+#                   gray levels (the wide window alone: 2-7)
+#   wide          -1024..1050 HU  (lung to bone), the middle channel, the one the enhancer's
+#                   regressor looks at; it keeps a lung nodule visible
+#   local contrast  a difference of Gaussians of the HU (1.5 mm - 6 mm blur) through -60..60 HU:
+#                   a lesion as its contrast to the organ around it, whatever the organ's level
+# Measured on the demo detector over seeds 0-2, test split: the local-contrast channel in place
+# of a lung window (-1400..200 HU) raised the mean average FROC sensitivity 35.2 -> 37.0 % and
+# AP50 26.7 -> 29.2 %; three windows in place of one wide window had raised it before.
 load_slices = dict(type='LoadDeepLesionSlices', num_slices=1, slice_interval_mm=2.0)
-hu_window = dict(type='HUWindow', windows=[(-160, 240), (-1024, 1050), (-1400, 200)])
+hu_window = dict(
+    type='LocalContrastWindow',
+    windows=[(-160, 240), (-1024, 1050)],
+    sigma_fine_mm=1.5,
+    sigma_coarse_mm=6.0,
+    half_width_hu=60.0,
+)
 meta_keys = (
     'img_id',
     'img_path',

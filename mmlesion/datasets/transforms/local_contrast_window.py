@@ -30,7 +30,7 @@ class LocalContrastWindow(HUWindow):
     set's seed-0 validation slices (112 lesions), the median |median local contrast| over the
     lesion box grown by 6 pixels was 1.4 / 5.1 / 21.5 HU at 4 / 6 / 12 mm: a wider blur lets
     nearby organs leak in. The default 6 mm is the measured demo setting
-    (``configs/demo/faster_rcnn_r18_synth_28e_local_contrast.py``).
+    (the synthetic data set's input, ``configs/_base_/datasets/synthetic_deeplesion.py``).
 
     Required Keys: ``img`` (float32 ``(H, W, S)`` HU); ``spacing_mm`` (optional).
 
