@@ -76,6 +76,20 @@ def test_groups_by_size_in_size_order(records):
     assert small['median_area_ratio'] == pytest.approx((2.0 + 4.0) / 2)
 
 
+def test_groups_by_the_box_long_side_in_pixels(records):
+    # the boxes are 40 px (found at 0.3), 10 px (found) and 10 px (missed) long, whatever their
+    # diameters in mm: the pixel size is what the detector sees
+    outcomes = lesion_outcomes(records, 0.3)
+    assert [o.long_side_px for o in outcomes] == [40.0, 10.0, 10.0]
+    key, names = size_buckets([6, 10, 16], 'long_side_px', 'px')
+    assert names == ['<6 px', '6-10 px', '10-16 px', '>=16 px']
+    groups = group_outcomes(outcomes, key, order=names)
+    assert list(groups) == ['10-16 px', '>=16 px']  # a bucket holds its lower edge
+    assert groups['10-16 px']['num_lesions'] == 2
+    assert groups['10-16 px']['sensitivity'] == pytest.approx(0.5)
+    assert groups['>=16 px']['sensitivity'] == pytest.approx(1.0)
+
+
 def test_groups_by_a_slice_or_per_lesion_attribute(records):
     outcomes = lesion_outcomes(records, 0.3)
     by_profile = group_outcomes(outcomes, by_slice_attribute(records, {'a': 'clean', 'b': 'noisy'}))

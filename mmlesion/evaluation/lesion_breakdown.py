@@ -36,6 +36,8 @@ class LesionOutcome:
             lesion-box diagonals (NaN without detections).
         long_diameter_mm: the lesion's RECIST long diameter, mm (NaN when unknown).
         lesion_type: its coarse type (-1 when unknown).
+        long_side_px: the longer side of the lesion's box, pixels of the image the boxes are
+            in (what the detector sees when it runs on that image).
     """
 
     slice_index: int
@@ -47,6 +49,7 @@ class LesionOutcome:
     centre_offset: float
     long_diameter_mm: float
     lesion_type: int
+    long_side_px: float
 
 
 def score_at_fp_rate(records: Sequence[dict], fp_per_image: float, iou_thr: float = 0.5) -> float:
@@ -90,15 +93,18 @@ def lesion_outcomes(
         types = np.full(len(gts), -1) if types is None else np.asarray(types)[lesions]
         for j, gt in enumerate(gts):
             diameter, kind = float(diameters[j]), int(types[j])
+            gt_w, gt_h = gt[2] - gt[0], gt[3] - gt[1]
+            long_side = float(max(gt_w, gt_h))
             if overlaps is None:
                 outcomes.append(
-                    LesionOutcome(slice_index, j, False, 0.0, *(np.nan,) * 3, diameter, kind)
+                    LesionOutcome(
+                        slice_index, j, False, 0.0, *(np.nan,) * 3, diameter, kind, long_side
+                    )
                 )
                 continue
             column = overlaps[:, j]
             best = int(np.argmax(column))
             box = boxes[best]
-            gt_w, gt_h = gt[2] - gt[0], gt[3] - gt[1]
             offset = np.hypot(
                 (box[0] + box[2] - gt[0] - gt[2]) / 2, (box[1] + box[3] - gt[1] - gt[3]) / 2
             ) / np.hypot(gt_w, gt_h)
@@ -113,6 +119,7 @@ def lesion_outcomes(
                     centre_offset=float(offset),
                     long_diameter_mm=diameter,
                     lesion_type=kind,
+                    long_side_px=long_side,
                 )
             )
     return outcomes
@@ -157,22 +164,24 @@ def group_outcomes(
 
 
 def size_buckets(
-    edges_mm: Sequence[float],
+    edges: Sequence[float], attribute: str = 'long_diameter_mm', unit: str = 'mm'
 ) -> tuple[Callable[[LesionOutcome], str | None], list[str]]:
-    """A ``key`` for :func:`group_outcomes` giving the lesion's long-diameter bucket between
-    increasing ``edges_mm``, and the buckets' names in size order: ``(10, 30)`` gives
-    ``<10 mm``, ``10-30 mm`` and ``>=30 mm``. Lesions without a diameter are left out."""
-    edges = [float(e) for e in edges_mm]
+    """A ``key`` for :func:`group_outcomes` giving the bucket of a lesion's size ``attribute``
+    (a :class:`LesionOutcome` field: the long diameter in mm by default, or ``'long_side_px'``)
+    between increasing ``edges``, and the buckets' names in size order: ``(10, 30)`` gives
+    ``<10 mm``, ``10-30 mm`` and ``>=30 mm``. Lesions without that size (NaN) are left out."""
+    edges = [float(e) for e in edges]
     if not edges or edges[0] <= 0 or any(b <= a for a, b in itertools.pairwise(edges)):
-        raise ValueError(f'size edges must be positive and increasing, got {edges_mm}')
-    names = [f'<{edges[0]:g} mm']
-    names += [f'{a:g}-{b:g} mm' for a, b in itertools.pairwise(edges)]
-    names.append(f'>={edges[-1]:g} mm')
+        raise ValueError(f'size edges must be positive and increasing, got {edges}')
+    names = [f'<{edges[0]:g} {unit}']
+    names += [f'{a:g}-{b:g} {unit}' for a, b in itertools.pairwise(edges)]
+    names.append(f'>={edges[-1]:g} {unit}')
 
     def key(outcome: LesionOutcome) -> str | None:
-        if np.isnan(outcome.long_diameter_mm):
+        size = getattr(outcome, attribute)
+        if np.isnan(size):
             return None
-        return names[int(np.searchsorted(edges, outcome.long_diameter_mm, side='right'))]
+        return names[int(np.searchsorted(edges, size, side='right'))]
 
     return key, names
 

@@ -50,6 +50,13 @@ def parse_args() -> argparse.Namespace:
         default=[5.0, 10.0, 20.0, 30.0],
         help='long-diameter bucket edges, mm',
     )
+    parser.add_argument(
+        '--size-edges-px',
+        type=float,
+        nargs='+',
+        default=[6.0, 10.0, 16.0],
+        help="bucket edges of the lesion box's long side, pixels of the predicted image",
+    )
     parser.add_argument('--json', help='also write the tables here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args()
@@ -90,9 +97,11 @@ def main() -> None:
     )
 
     size_key, size_names = size_buckets(args.size_edges_mm)
+    pixel_key, pixel_names = size_buckets(args.size_edges_px, 'long_side_px', 'px')
     tables = {
         'all': group_outcomes(outcomes, lambda o: 'all', args.iou),
         'long diameter': group_outcomes(outcomes, size_key, args.iou, order=size_names),
+        'box long side': group_outcomes(outcomes, pixel_key, args.iou, order=pixel_names),
         'coarse type': group_outcomes(
             outcomes,
             lambda o: COARSE_LESION_TYPES[o.lesion_type - 1] if o.lesion_type > 0 else 'unlabelled',
