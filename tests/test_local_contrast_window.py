@@ -51,6 +51,17 @@ def test_blur_widths_are_millimetres_through_the_pixel_spacing():
     np.testing.assert_allclose(out, np.clip((expected + 50.0) * 2.55, 0, 255), atol=1e-3)
 
 
+@pytest.mark.parametrize('spacing', [(float('nan'),) * 3, (0.0, 0.0, 5.0)])
+def test_an_unknown_spacing_takes_the_blur_widths_in_pixels(spacing):
+    # A PNG series given without its spacing (LesionInferencer's NaN) is still enhanced as a
+    # missing spacing is: 1 mm a pixel, not an OpenCV error.
+    hu = organ_with_lesion(60.0, 30.0)
+    transform = LocalContrastWindow(windows=WINDOWS)
+    unknown = transform({'img': hu.copy(), 'spacing_mm': spacing})['img']
+    missing = transform({'img': hu.copy()})['img']
+    np.testing.assert_array_equal(unknown, missing)
+
+
 def test_each_slice_gets_its_own_local_contrast_channel():
     hu = np.concatenate([organ_with_lesion(60.0, 0.0), organ_with_lesion(60.0, 30.0)], axis=-1)
     out = LocalContrastWindow(windows=WINDOWS)({'img': hu})['img']

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 from mmdet.registry import TRANSFORMS
+from mmengine.logging import print_log
 
 from .hu_window import HUWindow, window_hu
 
@@ -24,13 +26,15 @@ class LocalContrastWindow(HUWindow):
     lesion that a soft-tissue window shows a few levels above its noisy organ fills tens of
     levels here; edges between organs saturate, which the other windows still show.
 
-    Blur widths are in mm and converted with the item's ``spacing_mm`` (pixels when it is
-    missing), so the same config fits the 0.8 mm and the 1.4 mm slices. The coarse blur sets
-    what counts as background: around the low-contrast lesions (|ΔHU| < 40) of the synthetic
-    set's seed-0 validation slices (112 lesions), the median |median local contrast| over the
-    lesion box grown by 6 pixels was 1.4 / 5.1 / 21.5 HU at 4 / 6 / 12 mm: a wider blur lets
-    nearby organs leak in. The default 6 mm is the measured demo setting
-    (the synthetic data set's input, ``configs/_base_/datasets/synthetic_deeplesion.py``).
+    Blur widths are in mm and converted with the item's ``spacing_mm`` (taken as pixels, i.e.
+    1 mm a pixel, when it is missing or unknown: NaN or not positive, as for a PNG series
+    given without its spacing; logged once), so the same config fits the 0.8 mm and the
+    1.4 mm slices. The coarse blur sets what counts as background: around the low-contrast
+    lesions (|ΔHU| < 40) of the synthetic set's seed-0 validation slices (112 lesions), the
+    median |median local contrast| over the lesion box grown by 6 pixels was 1.4 / 5.1 /
+    21.5 HU at 4 / 6 / 12 mm: a wider blur lets nearby organs leak in. The default 6 mm is
+    the measured demo setting (the synthetic data set's input,
+    ``configs/_base_/datasets/synthetic_deeplesion.py``).
 
     Required Keys: ``img`` (float32 ``(H, W, S)`` HU); ``spacing_mm`` (optional).
 
@@ -64,13 +68,29 @@ class LocalContrastWindow(HUWindow):
         self.sigma_fine_mm = float(sigma_fine_mm)
         self.sigma_coarse_mm = float(sigma_coarse_mm)
         self.half_width_hu = float(half_width_hu)
+        self._warned_unknown_spacing = False
+
+    def _pixel_mm(self, results: dict) -> float:
+        """The in-plane pixel spacing, mm; 1.0 when the item's is missing or unknown."""
+        spacing = results.get('spacing_mm')
+        pixel_mm = float(spacing[0]) if spacing is not None else 1.0
+        if math.isfinite(pixel_mm) and pixel_mm > 0:
+            return pixel_mm
+        if not self._warned_unknown_spacing:
+            self._warned_unknown_spacing = True
+            print_log(
+                f'LocalContrastWindow: pixel spacing {pixel_mm} mm of {results.get("img_path")} '
+                'is unknown; blur widths taken in pixels (1 mm a pixel; logged once)',
+                logger='current',
+                level=30,
+            )
+        return 1.0
 
     def transform(self, results: dict) -> dict:
         hu = results['img']
         if hu.ndim == 2:
             hu = hu[..., None]
-        spacing = results.get('spacing_mm')
-        pixel_mm = float(spacing[0]) if spacing is not None else 1.0
+        pixel_mm = self._pixel_mm(results)
         contrast = local_contrast_hu(
             hu, self.sigma_fine_mm / pixel_mm, self.sigma_coarse_mm / pixel_mm
         )
