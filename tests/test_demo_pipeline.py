@@ -132,3 +132,47 @@ def test_comparison_table_in_percent():
     assert header.startswith('| method | mAP | AP50 |')
     assert row.startswith('| detector alone | 12.34 | n/a |')
     assert percent(float('nan')) == 'n/a' and percent(0.5) == '50.00'
+
+
+class TrainingPipeline(RecordingPipeline):
+    """The real detector stage, with ``runs.train`` replaced by a recorder of its resume."""
+
+    train_detector = DemoPipeline.train_detector
+
+
+def _record_resume(monkeypatch):
+    from mmlesion.experiments import runs
+
+    calls = []
+
+    def fake_train(config, work_dir, cfg_options=None, desc='', seed=None, resume=None):
+        calls.append((desc, resume))
+        return runs.TrainResult(work_dir, f'{work_dir}/best.pth', 'log', 0.0)
+
+    monkeypatch.setattr(runs, 'train', fake_train)
+    return calls
+
+
+def test_an_interrupted_training_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    calls = _record_resume(monkeypatch)
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'stage.json').write_text('{"data_root": "d"}')
+    (tmp_path / 'detector').mkdir()
+    (tmp_path / 'detector' / 'last_checkpoint').write_text('epoch_12.pth')  # killed at 12
+    record = TrainingPipeline(DemoSettings(work_dir=str(tmp_path))).run()
+    assert record['ok']
+    assert calls == [('detector', 'auto')]
+    stage = json.loads((tmp_path / 'detector' / 'stage.json').read_text())
+    assert stage['resumed'] is True
+
+
+def test_a_training_stage_starts_over_with_force_or_new_data(tmp_path, monkeypatch):
+    calls = _record_resume(monkeypatch)
+    (tmp_path / 'detector').mkdir()
+    (tmp_path / 'detector' / 'last_checkpoint').write_text('epoch_12.pth')
+    TrainingPipeline(DemoSettings(work_dir=str(tmp_path))).run()  # the data stage ran first
+    (tmp_path / 'detector' / 'stage.json').unlink()
+    TrainingPipeline(DemoSettings(work_dir=str(tmp_path), force=True)).run()
+    (tmp_path / 'detector' / 'stage.json').unlink()
+    TrainingPipeline(DemoSettings(work_dir=str(tmp_path))).run()  # same data, no force
+    assert calls == [('detector', None), ('detector', None), ('detector', 'auto')]

@@ -3,7 +3,7 @@
 Generates the data, trains the demo detector, freezes it and trains the demo enhancer, then
 compares the detector alone, fixed GLCAE, fixed CLAHE and the learned enhancer on the test
 split. Writes results.md, results.json and figures into --work-dir. Finished stages are skipped
-on a re-run unless --force.
+on a re-run unless --force; an interrupted training stage resumes from its last checkpoint.
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
     # with the benchmark's optional stages (a detector without RandomGLCAE and its enhancer;

@@ -2,7 +2,8 @@
 
 Every stage writes ``<work_dir>/<stage>/stage.json`` when it finishes; a re-run skips finished
 stages unless ``force`` is set; a stage that runs again re-runs the stages that use its output
-(:data:`DEPENDS`).
+(:data:`DEPENDS`). A training stage that was interrupted (killed, machine restarted) goes on from
+its last epoch checkpoint, unless ``force`` is set or a stage it reads ran again.
 
 ``make demo`` runs the core stages (data, detector, enhancer, evaluation, statistics, report).
 The benchmark also enables (:class:`DemoSettings` flags):
@@ -172,6 +173,28 @@ class DemoPipeline:
         self.log(f'[{stage}] finished in {record["elapsed_s"]:.0f} s')
         return self._finish(stage, record)
 
+    def _resume_from(self, stage: str) -> str | None:
+        """``'auto'`` when an interrupted training stage can go on from its last checkpoint.
+
+        Only while nothing it reads was redone in this run (new data, a new detector) and
+        without ``--force``; otherwise the stage trains from scratch.
+        """
+        if self.settings.force or any(d in self._ran for d in DEPENDS[stage]):
+            return None
+        return 'auto' if (self.work_dir / stage / 'last_checkpoint').is_file() else None
+
+    def _train(self, config: str, stage: str, options: dict) -> dict:
+        resume = self._resume_from(stage)
+        if resume:
+            self.log(f'[{stage}] resuming the interrupted run from its last checkpoint')
+        result = runs.train(config, str(self.work_dir / stage), options, desc=stage, resume=resume)
+        # elapsed_s then counts only the resumed part; 'resumed' says so.
+        return {
+            'checkpoint': result.best_checkpoint,
+            'log_dir': result.log_dir,
+            'resumed': resume is not None,
+        }
+
     def _data_options(self) -> dict:
         return runs.data_options(self.settings.data_root, self.settings.seed)
 
@@ -233,13 +256,9 @@ class DemoPipeline:
 
     def train_detector(self, config: str | None = None, stage: str = 'detector') -> dict:
         s = self.settings
-        result = runs.train(
-            config or s.detector_config,
-            str(self.work_dir / stage),
-            {**self._data_options(), **s.detector_options},
-            desc=stage,
+        return self._train(
+            config or s.detector_config, stage, {**self._data_options(), **s.detector_options}
         )
-        return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
 
     def train_detector_noaug(self) -> dict:
         """The same detector recipe trained without RandomGLCAE (the paper's detector)."""
@@ -252,9 +271,7 @@ class DemoPipeline:
             'model.detector_checkpoint': detector_checkpoint,
             **s.enhancer_options,
         }
-        stage = 'enhancer' + suffix
-        result = runs.train(s.enhancer_config, str(self.work_dir / stage), options, desc=stage)
-        return {'checkpoint': result.best_checkpoint, 'log_dir': result.log_dir}
+        return self._train(s.enhancer_config, 'enhancer' + suffix, options)
 
     def _evaluate_methods(
         self,
