@@ -36,6 +36,7 @@ def test_every_config_loads_and_its_model_builds_offline(path):
     cfg = Config.fromfile(str(path))
     assert cfg.default_scope == 'mmdet'
     assert 'mmlesion' in cfg.custom_imports.imports
+    assert cfg.default_hooks.flush_denormals.type == 'FlushDenormalsHook'
     model_cfg = cfg.model
     preprocessor = model_cfg.get('data_preprocessor', {})
     if preprocessor.get('mode') == 'fixed' and preprocessor.get('fixed_params', ()) is None:

@@ -23,6 +23,7 @@ import torch
 from mmlesion.datasets.transforms import read_deeplesion_png, window_hu
 from mmlesion.enhancement import glcae
 from mmlesion.models.regressors import build_regressor_from_checkpoint
+from mmlesion.utils import flush_denormals
 
 IMAGE_SUFFIXES = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff'}
 TITLE_HEIGHT = 28
@@ -79,6 +80,7 @@ def _side_by_side(before: np.ndarray, after: np.ndarray, title: str) -> np.ndarr
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     paths = _find_images(args.input)
     if not paths:

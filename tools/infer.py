@@ -10,6 +10,7 @@ CLAHE clip limit and grid size) and one PNG per slice (the enhanced slice with i
 import argparse
 
 from mmlesion.apis import LesionInferencer
+from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,6 +53,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     inferencer = LesionInferencer(
         args.config,

@@ -17,6 +17,7 @@ import json
 
 from mmlesion.experiments.demo import PRESETS, DemoPipeline, DemoSettings
 from mmlesion.experiments.fixed_setting_search import add_search_grid_arguments
+from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,6 +67,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     settings = DemoSettings.from_preset(
         args.preset,

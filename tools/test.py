@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from mmlesion.utils import (
     close_distributed,
+    flush_denormals,
     load_checkpoint_strictly,
     prepare_distributed,
     prepare_test_config,
@@ -39,6 +40,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     cfg = prepare_test_config(
         args.config,

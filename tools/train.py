@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from mmlesion.utils import (
     check_detector_checkpoint,
     close_distributed,
+    flush_denormals,
     prepare_distributed,
     prepare_train_config,
 )
@@ -47,6 +48,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     cfg = prepare_train_config(
         args.config,

@@ -1,4 +1,9 @@
-from .hooks import ProgressBarHook, TrainTimeBudgetHook
+from .hooks import FlushDenormalsHook, ProgressBarHook, TrainTimeBudgetHook
 from .optimizers import TrainableParamsOptimWrapperConstructor
 
-__all__ = ['ProgressBarHook', 'TrainTimeBudgetHook', 'TrainableParamsOptimWrapperConstructor']
+__all__ = [
+    'FlushDenormalsHook',
+    'ProgressBarHook',
+    'TrainTimeBudgetHook',
+    'TrainableParamsOptimWrapperConstructor',
+]

@@ -1,5 +1,6 @@
 from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint loader)
 from .checkpoint_loading import load_checkpoint_strictly
+from .denormals import denormals_flushed, flush_denormals
 from .distributed import close_distributed, prepare_distributed
 from .run_config import (
     check_detector_checkpoint,
@@ -16,7 +17,9 @@ __all__ = [
     'check_detector_checkpoint',
     'close_distributed',
     'default_work_dir',
+    'denormals_flushed',
     'enable_fp16',
+    'flush_denormals',
     'load_checkpoint_strictly',
     'load_config',
     'prepare_distributed',

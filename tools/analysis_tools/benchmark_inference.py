@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 
 from mmlesion.experiments.inference_timing import time_inference
 from mmlesion.experiments.machine import machine_description
+from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,6 +36,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     timing = time_inference(
         args.config,

@@ -10,6 +10,7 @@ compares it alone, behind fixed GLCAE and behind the transferred enhancer on the
 import argparse
 
 from mmlesion.experiments.detector_transfer import TransferSettings, run_detector_transfer
+from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,6 +25,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     settings = TransferSettings(
         work_dir=args.work_dir,

@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from mmlesion.models.regressors import load_regressor_weights
-from mmlesion.utils import load_config
+from mmlesion.utils import flush_denormals, load_config
 from mmlesion.visualization import gradcam_overlay, regressor_gradcam
 
 TITLE_HEIGHT = 22
@@ -46,6 +46,7 @@ def _panel(image: np.ndarray, title: str) -> np.ndarray:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     from mmdet.registry import DATASETS, MODELS
 

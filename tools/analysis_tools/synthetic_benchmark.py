@@ -23,6 +23,7 @@ from mmlesion.experiments.synthetic_benchmark import (
     benchmark_markdown,
     run_benchmark,
 )
+from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,6 +59,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
     settings = BenchmarkSettings(
         work_dir=args.work_dir,
