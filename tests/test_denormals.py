@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +84,17 @@ def test_tools_that_run_models_flush_before_anything_else(tool):
     first = main.body[0]
     assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
     assert first.value.func.id == 'flush_denormals'
+
+
+def test_the_hook_gives_the_thread_back_the_mode_it_found():
+    from mmlesion.engine.hooks import FlushDenormalsHook
+    from mmlesion.utils.denormals import flushes_on_this_thread
+
+    torch.set_flush_denormal(False)
+    hook = FlushDenormalsHook()
+    hook.before_run(runner=None)
+    during = flushes_on_this_thread()
+    hook.after_run(runner=None)
+    if not during:
+        pytest.skip('no flush-to-zero mode on this CPU')
+    assert not flushes_on_this_thread()  # a test suite keeps IEEE subnormals after a run

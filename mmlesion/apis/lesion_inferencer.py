@@ -21,7 +21,6 @@ from tqdm import tqdm
 from mmlesion.models.detectors.frozen_detector_enhancer import NORMALISATION_AND_PADDING
 from mmlesion.models.regressors import enhancer_preprocessor_config
 from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
-from mmlesion.utils.denormals import flush_denormals
 
 from .ct_volume import CTVolume, Spacing, fill_non_finite
 from .dicom_reader import Rescale
@@ -173,9 +172,6 @@ class LesionInferencer:
 
         import mmlesion.models  # noqa: F401  (registration)
 
-        # Trained weights may hold subnormal floats, slow on a CPU; this reaches every thread
-        # only when it comes before the process's first torch computation (utils/denormals.py).
-        flush_denormals()
         self.cfg = Config.fromfile(config)
         init_default_scope(self.cfg.get('default_scope', 'mmdet'))
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')

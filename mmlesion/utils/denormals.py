@@ -39,6 +39,11 @@ def _subnormal(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.full(shape, 1 << 21, dtype=torch.int32).view(torch.float32)
 
 
+def flushes_on_this_thread() -> bool:
+    """Whether the calling thread flushes subnormals to zero now (to restore it later)."""
+    return bool((_subnormal((1,)) * 1.0 == 0).all())
+
+
 def denormals_flushed() -> bool:
     """Whether every thread that runs convolutions or elementwise ops flushes subnormals.
 

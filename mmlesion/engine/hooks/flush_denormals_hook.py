@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmlesion.utils.denormals import denormals_flushed, flush_denormals
+from mmlesion.utils.denormals import denormals_flushed, flush_denormals, flushes_on_this_thread
 
 
 @HOOKS.register_module()
@@ -22,12 +23,18 @@ class FlushDenormalsHook(Hook):
 
     The mode is per thread: torch's intra-op threads started before this hook keep theirs, so
     ``tools/`` also call :func:`~mmlesion.utils.flush_denormals` first thing. The hook warns
-    when a thread still computes subnormals (the run is then correct, only slower).
+    when a thread still computes subnormals (the run is then correct, only slower). After the
+    run it gives the calling thread back the mode it found, so that a Runner inside a larger
+    program (a test suite) leaves no global state behind.
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self) -> None:
+        self._found_flushing = True
+
     def before_run(self, runner) -> None:
+        self._found_flushing = flushes_on_this_thread()
         if not flush_denormals():
             print_log(
                 'FlushDenormalsHook: this CPU cannot flush subnormal floats to zero; '
@@ -43,3 +50,7 @@ class FlushDenormalsHook(Hook):
                 logger='current',
                 level=logging.WARNING,
             )
+
+    def after_run(self, runner) -> None:
+        if not self._found_flushing:
+            torch.set_flush_denormal(False)
