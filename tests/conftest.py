@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 # conftest is imported before pytest_configure installs the warning filters: mmlesion (which
 # imports torch and mmengine) is imported inside the fixtures.
@@ -353,3 +354,11 @@ def enhancer_options(root: Path, detector_checkpoint: str) -> dict:
         'train_cfg.val_interval': 1,
         'randomness.seed': 0,
     }
+
+
+@pytest.fixture(autouse=True)
+def _ieee_subnormals_after_each_test():
+    """Tools run in-process (their main() flushes subnormals to zero for the whole process);
+    give the next test IEEE subnormals back (hypothesis refuses to run without them)."""
+    yield
+    torch.set_flush_denormal(False)
