@@ -148,8 +148,12 @@ class DemoPipeline:
     def _marker(self, stage: str) -> Path:
         return self.work_dir / stage / 'stage.json'
 
+    def _redo(self, stage: str) -> bool:
+        """Whether ``stage`` must start from scratch: ``force``, or a stage it reads ran again."""
+        return self.settings.force or any(d in self._ran for d in DEPENDS[stage])
+
     def _done(self, stage: str) -> dict | None:
-        if self.settings.force or any(d in self._ran for d in DEPENDS[stage]):
+        if self._redo(stage):
             return None
         marker = self._marker(stage)
         return json.loads(marker.read_text()) if marker.is_file() else None
@@ -179,7 +183,7 @@ class DemoPipeline:
         Only while nothing it reads was redone in this run (new data, a new detector) and
         without ``--force``; otherwise the stage trains from scratch.
         """
-        if self.settings.force or any(d in self._ran for d in DEPENDS[stage]):
+        if self._redo(stage):
             return None
         return 'auto' if (self.work_dir / stage / 'last_checkpoint').is_file() else None
 
