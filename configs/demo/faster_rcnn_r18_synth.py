@@ -26,11 +26,13 @@ model = dict(
     neck=dict(in_channels=[width, width * 2, width * 4, width * 8], out_channels=fpn_channels),
     rpn_head=dict(in_channels=fpn_channels, feat_channels=fpn_channels),
     roi_head=dict(
-        # Two samples a bin instead of adaptive sampling (up to 9 a bin for large RoIs): RoIAlign's
-        # backward was a sixth of a training step.
+        # Two samples a bin instead of adaptive sampling (up to 9 a bin for large RoIs): mmcv's
+        # RoIAlign backward was a sixth of a training step. GatherRoIAlign is the same function
+        # (to float rounding), 5x faster forward + backward on these CPUs.
         bbox_roi_extractor=dict(
+            type='RegistryRoIExtractor',
             out_channels=fpn_channels,
-            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
+            roi_layer=dict(type='GatherRoIAlign', output_size=7, sampling_ratio=2),
         ),
         bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256),
     ),

@@ -1,11 +1,16 @@
 from .backbones import FineStemResNet
 from .data_preprocessors import AdaptiveCLAHEPreprocessor
 from .detectors import FrozenDetectorEnhancer
+from .layers import GatherRoIAlign, gather_roi_align
 from .regressors import CLAHEParamRegressor
+from .roi_extractors import RegistryRoIExtractor
 
 __all__ = [
     'AdaptiveCLAHEPreprocessor',
     'CLAHEParamRegressor',
     'FineStemResNet',
     'FrozenDetectorEnhancer',
+    'GatherRoIAlign',
+    'RegistryRoIExtractor',
+    'gather_roi_align',
 ]

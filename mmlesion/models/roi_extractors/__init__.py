@@ -1,0 +1,3 @@
+from .registry_roi_extractor import RegistryRoIExtractor
+
+__all__ = ['RegistryRoIExtractor']
