@@ -10,6 +10,8 @@ from mmlesion.evaluation.lesion_breakdown import (
     group_outcomes,
     lesion_outcomes,
     score_at_fp_rate,
+    scored_lesion_values,
+    signal_to_noise,
     size_buckets,
 )
 
@@ -98,6 +100,21 @@ def test_groups_by_a_slice_or_per_lesion_attribute(records):
     by_contrast = group_outcomes(outcomes, by_slice_attribute(records, per_lesion))
     assert by_contrast['high']['sensitivity'] == pytest.approx(1.0)
     assert by_contrast['low']['sensitivity'] == 0.0
+
+
+def test_per_lesion_values_skip_ignore_regions_in_row_order(records):
+    records[1]['gt_bboxes'] = np.array([[0, 0, 10, 10], [30, 30, 40, 40], [60, 60, 70, 70]], float)
+    records[1]['gt_ignore'] = np.array([False, True, False])  # the second row is ignored
+    scored = scored_lesion_values(records, {'b': [5.0, -7.0, 9.0], 'c': [1.0]})
+    assert list(scored) == ['b']  # slice 'a' has no values; 'c' has no record
+    assert [value for value, _ in scored['b']] == [5.0, 9.0]
+    np.testing.assert_array_equal(scored['b'][1][1], [60, 60, 70, 70])
+
+
+def test_signal_to_noise_is_contrast_times_root_area_over_noise():
+    box = [0.0, 0.0, 8.0, 2.0]  # an ellipse of area 4 pi px^2
+    assert signal_to_noise(-30.0, 10.0, box) == pytest.approx(3.0 * 2.0 * math.sqrt(math.pi))
+    assert signal_to_noise(30.0, 10.0, [5.0, 5.0, 5.0, 9.0]) == 0.0  # an empty box
 
 
 @pytest.mark.parametrize('edges', [[], [10, 5], [0, 10]])

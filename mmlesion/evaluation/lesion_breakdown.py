@@ -186,6 +186,40 @@ def size_buckets(
     return key, names
 
 
+def scored_lesion_values(
+    records: Sequence[dict], values: Mapping[str, Sequence[float]]
+) -> dict[str, list[tuple[float, np.ndarray]]]:
+    """Per slice, ``(value, box)`` of each scored lesion, in :class:`LesionOutcome` order.
+
+    ``values`` gives, by ``img_id``, one value per lesion of the slice in ``DL_info.csv`` row
+    order, ignore regions included (as the synthetic acquisition sidecar lists its contrasts);
+    the records' ``gt_bboxes`` are in that order too. Ignore regions are left out, so the
+    ``i``-th pair is the lesion of ``LesionOutcome.lesion_index == i``. Slices without values
+    are left out.
+    """
+    scored = {}
+    for record in records:
+        slice_values = values.get(record.get('img_id'))
+        if slice_values is None:
+            continue
+        pairs = zip(slice_values, record['gt_bboxes'], record['gt_ignore'], strict=False)
+        scored[record['img_id']] = [(v, box) for v, box, ignored in pairs if not ignored]
+    return scored
+
+
+def signal_to_noise(delta_hu: float, noise_sigma_hu: float, box: Sequence[float]) -> float:
+    """Rose's signal-to-noise ratio of a lesion: ``|delta_hu| * sqrt(area) / noise_sigma_hu``.
+
+    The lesion is taken as a uniform ellipse filling its box ``(x1, y1, x2, y2)`` (pixels;
+    area ``pi / 4 * w * h`` pixels) in white noise of ``noise_sigma_hu`` per pixel: an ideal
+    observer summing the lesion's pixels sees its contrast at this many noise standard
+    deviations. Rose put the threshold of reliable human detection at about 5. It ignores
+    noise correlation and organ texture, both of which lower the real figure.
+    """
+    area = np.pi / 4 * max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+    return float(abs(delta_hu) * np.sqrt(area) / noise_sigma_hu)
+
+
 def by_slice_attribute(
     records: Sequence[dict], attribute: Mapping[str, Sequence[str] | str]
 ) -> Callable[[LesionOutcome], str | None]:

@@ -1,5 +1,6 @@
 """Which lesions a detector finds: sensitivity at one operating point by lesion size and type,
-and on the synthetic DeepLesion by acquisition profile and lesion contrast.
+and on the synthetic DeepLesion by acquisition profile, lesion contrast and lesion
+signal-to-noise ratio (|HU contrast| * sqrt(area in pixels) / noise sigma, Rose's measure).
 
 For each group it prints the lesions found at ``--fp`` false positives an image, the share that
 some detection overlaps by ``--iou`` at any score, the median best overlap, and how the
@@ -28,6 +29,8 @@ from mmlesion.evaluation.lesion_breakdown import (
     group_outcomes,
     lesion_outcomes,
     score_at_fp_rate,
+    scored_lesion_values,
+    signal_to_noise,
     size_buckets,
 )
 from mmlesion.experiments.profile_breakdown import dataset_infos
@@ -35,6 +38,8 @@ from mmlesion.utils import load_config
 
 #: Lesion-minus-host contrast buckets of the synthetic lesions, |HU|.
 CONTRAST_EDGES_HU = (20.0, 40.0, 80.0)
+#: Signal-to-noise buckets of the synthetic lesions (Rose's threshold of visibility is about 5).
+SNR_EDGES = (5.0, 10.0, 20.0, 40.0)
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,6 +73,13 @@ def contrast_bucket(delta_hu: float) -> str:
         if magnitude < edge:
             return f'|dHU| <{edge:g}'
     return f'|dHU| >={CONTRAST_EDGES_HU[-1]:g}'
+
+
+def snr_bucket(snr: float) -> str:
+    for edge in SNR_EDGES:
+        if snr < edge:
+            return f'SNR <{edge:g}'
+    return f'SNR >={SNR_EDGES[-1]:g}'
 
 
 def print_table(title: str, groups: dict[str, dict[str, float]]) -> None:
@@ -113,14 +125,26 @@ def main() -> None:
     if sidecar.is_file():  # the synthetic DeepLesion: how each slice was acquired
         acquisition = read_acquisition_sidecar(sidecar)
         profiles = {name: r.profile for name, r in acquisition.items()}
-        contrasts = {
-            name: [contrast_bucket(d) for d in r.lesion_delta_hu] for name, r in acquisition.items()
+        scored = scored_lesion_values(
+            records, {name: r.lesion_delta_hu for name, r in acquisition.items()}
+        )
+        contrasts = {name: [contrast_bucket(d) for d, _ in v] for name, v in scored.items()}
+        snrs = {
+            name: [
+                snr_bucket(signal_to_noise(delta, acquisition[name].noise_sigma_hu, box))
+                for delta, box in lesions
+            ]
+            for name, lesions in scored.items()
         }
         tables['acquisition profile'] = group_outcomes(
             outcomes, by_slice_attribute(records, profiles), args.iou
         )
         tables['lesion contrast'] = group_outcomes(
             outcomes, by_slice_attribute(records, contrasts), args.iou
+        )
+        order = [snr_bucket(e - 1e-3) for e in SNR_EDGES] + [snr_bucket(SNR_EDGES[-1])]
+        tables['lesion signal-to-noise (Rose)'] = group_outcomes(
+            outcomes, by_slice_attribute(records, snrs), args.iou, order=order
         )
     for title, groups in tables.items():
         print_table(title, groups)
