@@ -156,7 +156,9 @@ class GatherRoIAlign(nn.Module):
 
     A drop-in for ``roi_layer=dict(type='RoIAlign', ...)`` in a
     :class:`~mmlesion.models.roi_extractors.RegistryRoIExtractor`. Average pooling only:
-    ``pool_mode='max'`` raises.
+    ``pool_mode='max'`` raises. Memory: ``R * out_h * out_w * 4 * S_y * S_x`` taps (an int64
+    and a float each); with ``sampling_ratio=0`` the sample counts ``S`` follow the largest RoI
+    of the call, so large images want a fixed ratio (the demo detector uses 2).
     """
 
     def __init__(
