@@ -72,6 +72,7 @@ MODEL_TOOLS = [
     'tools/enhance.py',
     'tools/analysis_tools/benchmark_inference.py',
     'tools/analysis_tools/benchmark_roi_align.py',
+    'tools/analysis_tools/profile_train_step.py',
     'tools/analysis_tools/detector_transfer.py',
     'tools/analysis_tools/gradcam_regressor.py',
     'tools/analysis_tools/synthetic_benchmark.py',
