@@ -52,6 +52,12 @@ def parse_args() -> argparse.Namespace:
     )
     add_search_grid_arguments(parser)
     parser.add_argument(
+        '--detector-config',
+        help="the detector's config (default: the preset's). The enhancer and the compared "
+        'pipelines build the detector from their own configs: it must build the same model '
+        '(e.g. configs/demo/faster_rcnn_r18_synth_36e.py, another schedule)',
+    )
+    parser.add_argument(
         '--detector-options',
         type=json.loads,
         default={},
@@ -78,6 +84,7 @@ def main() -> None:
         image_size=args.image_size,
         difficulty=args.difficulty,
         force=args.force,
+        detector_config=args.detector_config,
         detector_options=args.detector_options,
         enhancer_options=args.enhancer_options,
         data_workers=args.data_workers,
