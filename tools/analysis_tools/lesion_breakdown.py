@@ -19,6 +19,7 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 from mmengine.config import DictAction
 
 from mmlesion.datasets.dl_info import COARSE_LESION_TYPES
@@ -67,19 +68,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def contrast_bucket(delta_hu: float) -> str:
-    magnitude = abs(delta_hu)
-    for edge in CONTRAST_EDGES_HU:
-        if magnitude < edge:
-            return f'|dHU| <{edge:g}'
-    return f'|dHU| >={CONTRAST_EDGES_HU[-1]:g}'
+def bucket_names(label: str, edges: tuple[float, ...]) -> list[str]:
+    """``label <e`` for each of the increasing ``edges``, then ``label >=last``, in order."""
+    return [f'{label} <{edge:g}' for edge in edges] + [f'{label} >={edges[-1]:g}']
 
 
-def snr_bucket(snr: float) -> str:
-    for edge in SNR_EDGES:
-        if snr < edge:
-            return f'SNR <{edge:g}'
-    return f'SNR >={SNR_EDGES[-1]:g}'
+def bucket(value: float, edges: tuple[float, ...], names: list[str]) -> str:
+    """The name of the first of ``edges`` above ``value`` (the last name past them all)."""
+    return names[int(np.searchsorted(edges, value, side='right'))]
+
+
+CONTRAST_NAMES = bucket_names('|dHU|', CONTRAST_EDGES_HU)
+SNR_NAMES = bucket_names('SNR', SNR_EDGES)
 
 
 def print_table(title: str, groups: dict[str, dict[str, float]]) -> None:
@@ -128,10 +128,17 @@ def main() -> None:
         scored = scored_lesion_values(
             records, {name: r.lesion_delta_hu for name, r in acquisition.items()}
         )
-        contrasts = {name: [contrast_bucket(d) for d, _ in v] for name, v in scored.items()}
+        contrasts = {
+            name: [bucket(abs(d), CONTRAST_EDGES_HU, CONTRAST_NAMES) for d, _ in v]
+            for name, v in scored.items()
+        }
         snrs = {
             name: [
-                snr_bucket(signal_to_noise(delta, acquisition[name].noise_sigma_hu, box))
+                bucket(
+                    signal_to_noise(delta, acquisition[name].noise_sigma_hu, box),
+                    SNR_EDGES,
+                    SNR_NAMES,
+                )
                 for delta, box in lesions
             ]
             for name, lesions in scored.items()
@@ -142,9 +149,8 @@ def main() -> None:
         tables['lesion contrast'] = group_outcomes(
             outcomes, by_slice_attribute(records, contrasts), args.iou
         )
-        order = [snr_bucket(e - 1e-3) for e in SNR_EDGES] + [snr_bucket(SNR_EDGES[-1])]
         tables['lesion signal-to-noise (Rose)'] = group_outcomes(
-            outcomes, by_slice_attribute(records, snrs), args.iou, order=order
+            outcomes, by_slice_attribute(records, snrs), args.iou, order=SNR_NAMES
         )
     for title, groups in tables.items():
         print_table(title, groups)
