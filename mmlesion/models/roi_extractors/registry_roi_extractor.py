@@ -20,8 +20,7 @@ class RegistryRoIExtractor(SingleRoIExtractor):
 
     def build_roi_layers(self, layer_cfg: dict, featmap_strides: list[int]) -> nn.ModuleList:
         """One RoI layer a feature level, ``spatial_scale = 1 / featmap_strides[i]``."""
-        cfg = dict(layer_cfg)
-        layer_type = cfg.pop('type')
+        layer_type = layer_cfg['type']
         if isinstance(layer_type, str) and not hasattr(ops, layer_type):
             layer_cls = MODELS.get(layer_type)
             if layer_cls is None:
@@ -29,5 +28,6 @@ class RegistryRoIExtractor(SingleRoIExtractor):
                     f'RegistryRoIExtractor: roi_layer type {layer_type!r} is neither in '
                     'mmcv.ops nor registered in MODELS'
                 )
-            return nn.ModuleList(layer_cls(spatial_scale=1 / s, **cfg) for s in featmap_strides)
-        return super().build_roi_layers(dict(layer_cfg), featmap_strides)
+            # mmdet builds a layer from a class given as the type, one per level
+            layer_cfg = {**layer_cfg, 'type': layer_cls}
+        return super().build_roi_layers(layer_cfg, featmap_strides)
