@@ -75,7 +75,6 @@ def time_roi_layers(
             layer(features, rois).square().sum().backward()
             sync()
 
-        features.grad = None
         pooled = layer(features, rois)
         (grad,) = torch.autograd.grad(pooled.square().sum(), features)
         if reference is None:
