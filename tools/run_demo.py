@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
         '--detector-config',
         help="the detector's config (default: the preset's). The enhancer and the compared "
         'pipelines build the detector from their own configs: it must build the same model '
-        '(e.g. configs/demo/faster_rcnn_r18_synth_36e.py, another schedule)',
+        '(e.g. configs/demo/faster_rcnn_r18_synth_28e.py, another schedule)',
     )
     parser.add_argument(
         '--detector-options',
