@@ -222,3 +222,24 @@ def test_the_real_data_local_contrast_config_changes_only_the_window_step():
         assert changed == [1], split
         assert after[1].type == 'LocalContrastWindow'
         assert [tuple(w) for w in after[1].windows] == [(-160, 240), (-1024, 3071)]
+
+
+def test_the_hard_negative_detector_adds_mining_to_the_demo_detector_and_nothing_else():
+    main = load('demo/faster_rcnn_r18_synth.py')
+    mined = load('demo/faster_rcnn_r18_synth_hnm.py')
+    before = main.train_dataloader.dataset.pipeline
+    after = mined.train_dataloader.dataset.pipeline
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert [after[i].type for i in changed] == ['RandomLesionCrop']
+    assert after[changed[0]] == {**before[changed[0]], 'hard_negative_prob': 1.0}
+    assert mined.custom_hooks == main.custom_hooks
+    assert mined.default_hooks.hard_negative_mining.type == 'HardNegativeMiningHook'
+    assert {k: v for k, v in mined.default_hooks.items() if k != 'hard_negative_mining'} == (
+        main.default_hooks
+    )
+    changed_keys = differing_keys(
+        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_hnm.py'
+    )
+    assert {k for k in changed_keys if not k.startswith('default_hooks.hard_negative_mining.')} == {
+        'train_dataloader.dataset.pipeline'
+    }
