@@ -8,9 +8,9 @@ from conftest import DEMO_CONFIGS, detector_options
 
 from mmlesion.engine.hooks.hard_negative_mining_hook import (
     HardNegativeMiningHook,
-    _box_iou,
     select_hard_negatives,
 )
+from mmlesion.evaluation.functional import box_overlaps
 
 
 def test_select_keeps_the_best_scored_detections_away_from_lesions():
@@ -85,7 +85,7 @@ def test_mining_hands_negatives_of_the_training_slices_to_the_crop(data_root, tm
     for img_id, negatives in crop.hard_negatives.items():
         assert negatives.shape[1] == 4 and 1 <= len(negatives) <= 3
         if len(lesions[img_id]):
-            assert _box_iou(negatives, lesions[img_id]).max() <= 0.1
+            assert box_overlaps(negatives, lesions[img_id]).max() <= 0.1
 
 
 def test_mining_refuses_persistent_workers_and_a_pipeline_without_crop():

@@ -16,16 +16,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from mmlesion.datasets.transforms.random_lesion_crop import RandomLesionCrop
-
-
-def _box_iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU ``(N, M)`` between ``(N, 4)`` and ``(M, 4)`` boxes ``(x1, y1, x2, y2)``, pixels."""
-    top_left = np.maximum(boxes[:, None, :2], others[None, :, :2])
-    bottom_right = np.minimum(boxes[:, None, 2:], others[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(-1)
-    area = (boxes[:, 2:] - boxes[:, :2]).clip(0).prod(-1)
-    area_other = (others[:, 2:] - others[:, :2]).clip(0).prod(-1)
-    return inter / np.maximum(area[:, None] + area_other[None] - inter, 1e-6)
+from mmlesion.evaluation.functional import box_overlaps
 
 
 def select_hard_negatives(
@@ -54,7 +45,7 @@ def select_hard_negatives(
     gt_boxes = np.asarray(gt_boxes, dtype=np.float32).reshape(-1, 4)
     keep = pred_scores >= min_score
     if len(gt_boxes) and keep.any():
-        keep &= _box_iou(pred_boxes, gt_boxes).max(1) <= max_iou
+        keep &= box_overlaps(pred_boxes, gt_boxes).max(1) <= max_iou
     order = np.argsort(-pred_scores[keep], kind='stable')[:per_slice]
     return pred_boxes[keep][order]
 
