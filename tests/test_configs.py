@@ -174,10 +174,23 @@ def validated_epochs(train_cfg: dict) -> list[int]:
 
 def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate():
     train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
-    assert validated_epochs(train_cfg) == [8, 16, 24, 28, 32, 34, 36]
+    assert validated_epochs(train_cfg) == [8, 16, 24, 28, *range(32, 49, 2)]
     # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
     assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
     assert validated_epochs({**train_cfg, 'max_epochs': 1}) == [1]
+
+
+def test_the_shorter_schedules_and_the_transfer_retinanet_keep_their_measured_epochs():
+    # The 36-epoch config reproduces the previous default, and the transfer study's RetinaNet
+    # the schedule its measured checkpoint was trained on, whatever the default becomes.
+    for name in ('demo/faster_rcnn_r18_synth_36e.py', 'transfer/retinanet_r18_synth.py'):
+        cfg = load(name)
+        assert validated_epochs(cfg.train_cfg.to_dict()) == [8, 16, 24, 28, 32, 34, 36]
+        assert cfg.param_scheduler[1].T_max == cfg.param_scheduler[1].end == 36
+    assert load('demo/faster_rcnn_r18_synth_28e.py').train_cfg.max_epochs == 28
+    assert differing_keys(
+        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_36e.py'
+    ) == {'max_epochs', 'param_scheduler', 'train_cfg.max_epochs'}
 
 
 def test_demo_enhancer_validates_every_epoch():

@@ -47,7 +47,7 @@ def _options(root: Path, epochs: int) -> dict:
             'train_cfg.dynamic_intervals': None,
             'default_hooks.checkpoint.interval': epochs,
             'custom_hooks': [],
-            # the schedule's cosine over the shortened run, as adam_demo.py over its 36 epochs
+            # the schedule's cosine over the shortened run, as adam_demo.py over its 48 epochs
             'param_scheduler.1.T_max': epochs,
             'param_scheduler.1.end': epochs,
             'randomness.seed': 0,

@@ -2,7 +2,7 @@
 # cores on the synthetic DeepLesion (256×256 slices; the key slice through a soft-tissue and a
 # wide window and a local-contrast channel: configs/_base_/datasets/synthetic_deeplesion.py):
 # ResNet-18 at half its width, 64-channel FPN, smaller RoI head and samplers for 96-pixel
-# training patches, Adam with a warm-up and cosine decay over 36 epochs
+# training patches, Adam with a warm-up and cosine decay over 48 epochs
 # (configs/_base_/schedules/adam_demo.py). The previous default (three windows, 16 epochs):
 # faster_rcnn_r18_synth_three_window_16e.py.
 #   python tools/train.py configs/demo/faster_rcnn_r18_synth.py

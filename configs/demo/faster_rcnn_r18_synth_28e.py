@@ -1,5 +1,5 @@
-# The demo detector (faster_rcnn_r18_synth.py) over 28 epochs instead of 36: the previous
-# default, about 4 minutes quicker in `make demo`, at a lower sensitivity (measured:
+# The demo detector (faster_rcnn_r18_synth.py) over 28 epochs instead of 48: the default before
+# 2026-12-02, quicker in `make demo`, at a lower sensitivity (measured:
 # docs/en/results.md, "`make demo` with 28 epochs" and "Spent on training: 36 epochs").
 #   python tools/run_demo.py --detector-config configs/demo/faster_rcnn_r18_synth_28e.py
 _base_ = './faster_rcnn_r18_synth.py'
