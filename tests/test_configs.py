@@ -180,17 +180,13 @@ def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate(
     assert validated_epochs({**train_cfg, 'max_epochs': 1}) == [1]
 
 
-def test_the_shorter_schedules_and_the_transfer_retinanet_keep_their_measured_epochs():
-    # The 36-epoch config reproduces the previous default, and the transfer study's RetinaNet
-    # the schedule its measured checkpoint was trained on, whatever the default becomes.
-    for name in ('demo/faster_rcnn_r18_synth_36e.py', 'transfer/retinanet_r18_synth.py'):
-        cfg = load(name)
-        assert validated_epochs(cfg.train_cfg.to_dict()) == [8, 16, 24, 28, 32, 34, 36]
-        assert cfg.param_scheduler[1].T_max == cfg.param_scheduler[1].end == 36
+def test_the_transfer_retinanet_keeps_the_schedule_its_measured_checkpoint_was_trained_on():
+    # Whatever the demo default becomes, the transfer study's RetinaNet stays on 36 epochs
+    # (adam_demo_36e.py, the previous default); the 28-epoch config stays 28.
+    cfg = load('transfer/retinanet_r18_synth.py')
+    assert validated_epochs(cfg.train_cfg.to_dict()) == [8, 16, 24, 28, 32, 34, 36]
+    assert cfg.param_scheduler[1].T_max == cfg.param_scheduler[1].end == 36
     assert load('demo/faster_rcnn_r18_synth_28e.py').train_cfg.max_epochs == 28
-    assert differing_keys(
-        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_36e.py'
-    ) == {'max_epochs', 'param_scheduler', 'train_cfg.max_epochs'}
 
 
 def test_demo_enhancer_validates_every_epoch():
