@@ -8,8 +8,9 @@ _base_ = './adam_100e.py'
 # rather than 36: the detector underfits its own training slices, and one-thread runs of 48
 # epochs lifted the test average sensitivity of seeds 0-2 from 35.4 / 40.0 / 39.7 to 43.0 / 42.1
 # / 40.9 %; 42 epochs gave 37.9 % on seed 0 in `make demo` (docs/en/results.md; the 36- and
-# 28-epoch schedules: adam_demo_36e.py, configs/demo/faster_rcnn_r18_synth_28e.py). The last epoch of
-# any run is validated too, so a shortened run (`train_cfg.max_epochs=2`) keeps a best checkpoint.
+# 28-epoch schedules: adam_demo_36e.py, configs/demo/faster_rcnn_r18_synth_28e.py). The last
+# epoch of any run is validated too, so a shortened run (`train_cfg.max_epochs=2`) keeps a best
+# checkpoint.
 max_epochs = 48
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=1e-4))
 param_scheduler = [
