@@ -1,36 +1,52 @@
 # mmlesion — the two commands a newcomer needs:
 #   make demo   generate the synthetic DeepLesion set, train and evaluate (CPU, minutes)
 #   make test   run the test suite
-# Both create the virtualenv .venv/ first when it is missing.
+# Both create the virtualenv .venv/ first when it is missing. A CUDA machine runs
+# `make venv-cuda` once first (CUDA=cu130 by default); `make demo` / `make test` then use it.
+# Every pin lives in requirements/*.txt; the CPU and CUDA recipes below are one recipe.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmlesion-installed
-# The packages mmcv's sdist build imports, taken from requirements.txt so the pins live in one place.
-MMCV_BUILD_DEPS = $(shell grep -E '^(torch|numpy|opencv-python)==' requirements.txt)
-MMCV_PIN = $(shell grep -E '^mmcv==' requirements.txt)
+REQ := requirements
+# numpy and OpenCV, which mmcv's source build imports, from the one place they are pinned.
+MMCV_IMPORTS = $(shell grep -E '^(numpy|opencv-python)==' $(REQ)/runtime.txt)
+# Empty: the CPU build of torch (and mmcv's CPU ops). cu130, cu128, ...: the CUDA build of the same
+# torch from the PyTorch index, torchvision beside it, and mmcv compiled with FORCE_CUDA=1.
+CUDA ?=
+ifeq ($(CUDA),)
+TORCH_INSTALL = $(PIP) install -q -r $(REQ)/torch.txt
+MMCV_FLAGS = MMCV_WITH_OPS=1
+CHECK_FLAGS =
+else
+TORCH_INSTALL = $(PIP) install -q -r $(REQ)/torch.txt -r $(REQ)/optional.txt \
+	--index-url https://download.pytorch.org/whl/$(CUDA) --extra-index-url https://pypi.org/simple
+MMCV_FLAGS = MMCV_WITH_OPS=1 FORCE_CUDA=1
+CHECK_FLAGS = --cuda
+endif
 
-.PHONY: venv demo test lint clean-venv
+.PHONY: venv venv-cuda demo test lint clean-venv
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt setup.py
+$(STAMP): requirements.txt $(wildcard $(REQ)/*.txt) setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(MMCV_BUILD_DEPS) wheel ninja
-	@# mmcv's setup.py imports pkg_resources; torch itself asks for a newer setuptools,
-	@# which step 3 restores once mmcv is built.
-	$(PIP) install -q "setuptools<70"
-	MMCV_WITH_OPS=1 $(PIP) install --no-build-isolation $(MMCV_PIN)
+	$(TORCH_INSTALL)
+	$(PIP) install -q -r $(REQ)/build.txt $(MMCV_IMPORTS)
+	$(MMCV_FLAGS) $(PIP) install --no-build-isolation -r $(REQ)/mmcv.txt
+	@# torch's own setuptools requirement comes back here, once mmcv is built.
 	$(PIP) install -q -r requirements.txt
+	@# --no-build-isolation: the fused CPU GLCAE kernel compiles against the torch above.
 	$(PIP) install -q --no-build-isolation -e .
-	$(PY) -c "import cv2, mmcv.ops, mmdet, mmlesion; print('mmlesion', mmlesion.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
-	@# The fused CPU GLCAE kernel is optional for pip users, not here: a C++ compiler is already
-	@# needed for mmcv, and the tests compare the kernel with the torch ops.
-	$(PY) -c "from mmlesion.enhancement import native; assert native.available(), 'mmlesion.enhancement._glcae_native was not built: see the pip log above'; print('fused CPU GLCAE kernel: built')"
+	$(PY) tools/misc/check_install.py --require-native-kernel $(CHECK_FLAGS)
 	touch $(STAMP)
+
+venv-cuda:
+	rm -f $(STAMP)
+	$(MAKE) venv CUDA=$(or $(CUDA),cu130)
 
 demo: $(STAMP)
 	$(PY) tools/run_demo.py --work-dir work_dirs/demo

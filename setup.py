@@ -42,13 +42,19 @@ def native_extensions() -> dict:
     return {'ext_modules': [extension], 'cmdclass': {'build_ext': BuildOptionalExtension}}
 
 
+def read_requirement(name: str) -> list[str]:
+    """The requirement lines of ``requirements/<name>.txt`` (comments and blanks dropped)."""
+    lines = (HERE / 'requirements' / f'{name}.txt').read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith('#')]
+
+
 def read_version() -> str:
     text = (HERE / 'mmlesion' / 'version.py').read_text()
     return re.search(r"__version__ = '([^']+)'", text).group(1)
 
 
-# Ranges, not pins: a CUDA user keeps the torch build they installed. requirements.txt holds the
-# exact CPU stack that `make venv` installs and CI tests.
+# Ranges, not pins: a CUDA user keeps the torch build they installed. requirements/*.txt hold the
+# exact stack that `make venv` (CPU) and `make venv-cuda` install and CI tests.
 INSTALL_REQUIRES = [
     'torch>=2.0',
     'numpy>=1.23,<2',
@@ -73,8 +79,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['mmlesion', 'mmlesion.*']),
     install_requires=INSTALL_REQUIRES,
-    # ImageNet weights of the paper configs (torchvision://): the torchvision of torch 2.13.
-    extras_require={'imagenet': ['torchvision==0.28.0']},
+    # ImageNet weights of the paper configs (torchvision://): the torchvision of the pinned torch.
+    extras_require={'imagenet': read_requirement('optional')},
     license='Apache-2.0',
     **native_extensions(),
 )
