@@ -32,9 +32,9 @@ def test_writes_side_by_side_pngs_for_a_folder(tmp_path, monkeypatch):
     argv += ['--device', 'cpu']
     monkeypatch.setattr(sys, 'argv', argv)
     tool.main()
-    written = sorted(p.name for p in out.iterdir())
-    assert written == ['plain_glcae.png', 'study_001_glcae.png']
-    canvas = cv2.imread(str(out / 'study_001_glcae.png'), cv2.IMREAD_UNCHANGED)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
+    assert written == ['plain_glcae.png', 'study/001_glcae.png']
+    canvas = cv2.imread(str(out / 'study' / '001_glcae.png'), cv2.IMREAD_UNCHANGED)
     assert canvas.shape == (48 + tool.TITLE_HEIGHT, 80) and canvas.dtype == np.uint8
 
 
