@@ -362,3 +362,29 @@ def _ieee_subnormals_after_each_test():
     give the next test IEEE subnormals back (hypothesis refuses to run without them)."""
     yield
     torch.set_flush_denormal(False)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``full_disk(name)``: from then on, every ``os.write`` to a file whose name contains
+    ``name`` writes half its bytes and fails with ENOSPC, as a disk that fills up midway.
+    Files are told apart by their ``/proc/self/fd`` link (Linux)."""
+    import errno
+    import os
+
+    if not os.path.isdir('/proc/self/fd'):
+        pytest.skip('needs /proc/self/fd to tell which file a write goes to')
+    real_write, names = os.write, []
+
+    def write(fd: int, data) -> int:
+        try:
+            target = os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))
+        except OSError:
+            target = ''
+        if any(name in target for name in names):
+            real_write(fd, memoryview(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, 'write', write)
+    return names.append
