@@ -99,7 +99,12 @@ def loads(path: Path) -> dict:
 
 
 def files(work_dir: Path) -> list[str]:
-    return sorted(p.name for p in work_dir.iterdir() if p.is_file())
+    """The checkpoints, ``last_checkpoint`` and any (hidden) temporary left in ``work_dir``."""
+    return sorted(
+        p.name
+        for p in work_dir.iterdir()
+        if p.suffix in ('.pth', '.tmp') or p.name in ('last_checkpoint',) or p.name[0] == '.'
+    )
 
 
 def test_default_runtime_uses_the_safe_hook_with_the_same_arguments():
@@ -129,7 +134,7 @@ def test_full_disk_while_saving_an_epoch_keeps_last_checkpoint_pointing_to_a_who
     tmp_path, full_disk
 ):
     runner = make_runner(tmp_path, max_epochs=2, scores=[0.1, 0.2])
-    full_disk('.epoch_2.pth')
+    full_disk('epoch_2.pth')
     with pytest.raises(OSError):
         runner.train()
     assert files(tmp_path) == ['best_toy_score_epoch_1.pth', 'epoch_1.pth', 'last_checkpoint']
