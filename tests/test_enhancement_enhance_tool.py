@@ -101,9 +101,7 @@ def test_inputs_whose_flattened_names_once_collided_get_their_own_outputs(tmp_pa
     ]
 
 
-def test_inputs_that_would_still_share_an_output_are_refused_before_writing(
-    tmp_path, monkeypatch
-):
+def test_inputs_that_would_still_share_an_output_are_refused_before_writing(tmp_path, monkeypatch):
     tool = _load_tool()
     _gray(tmp_path / 'in' / 'x.jpg')
     _gray(tmp_path / 'in' / 'x.jpg.png')

@@ -98,8 +98,9 @@ def output_names(paths: list[Path], root: Path) -> list[Path]:
 
 def _read_unit_image(path: Path, window_hu_range: tuple[float, float]) -> np.ndarray:
     """Read an image as float32 ``(H, W)`` in ``[0, 1]``: a 16-bit gray image as a DeepLesion
-    slice through the HU window, an 8- or 16-bit colour or 8-bit gray image as an ordinary (gray)
-    image scaled by its dtype's maximum, a float image (a float TIFF) as it is if its values are in ``[0, 1]``.
+    slice through the HU window, an 8-bit or a colour 16-bit image as an ordinary (gray) image
+    scaled by its dtype's maximum, a float image (a float TIFF) as it is if its values are in
+    ``[0, 1]``.
 
     Raises:
         ValueError: the file cannot be read, has a dtype other than those, or is a float image

@@ -96,7 +96,9 @@ class SafeCheckpointHook(CheckpointHook):
             return
         atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         for old_step in stale:
-            self._remove(self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step)))
+            self._remove(
+                self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            )
 
     # -- best checkpoints -----------------------------------------------------------------------
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
