@@ -55,14 +55,20 @@ class ScriptedMetric(BaseMetric):
         self.results.append(0)
 
     def compute_metrics(self, results) -> dict:
-        return {'score': self.scores.pop(0)}
+        score = self.scores.pop(0)
+        return {'score': score, 'other': score}
 
 
 def make_runner(
-    work_dir: Path, max_epochs: int, scores: list[float], resume: bool = False, custom_hooks=()
+    work_dir: Path,
+    max_epochs: int,
+    scores: list[float],
+    resume: bool = False,
+    custom_hooks=(),
+    **checkpoint_options,
 ) -> Runner:
     """A Runner on :class:`ToyModel` whose checkpoint hook is the default runtime's, saving the
-    best ``toy/score``."""
+    best ``toy/score`` unless ``checkpoint_options`` say otherwise."""
     loader = {
         'dataset': ToyDataset(),
         'sampler': {'type': 'DefaultSampler', 'shuffle': False},
@@ -72,6 +78,7 @@ def make_runner(
     checkpoint = Config.fromfile(str(REPO_ROOT / 'configs/_base_/default_runtime.py'))
     checkpoint = checkpoint.default_hooks.checkpoint.to_dict()
     checkpoint['save_best'] = 'toy/score'
+    checkpoint.update(checkpoint_options)
     return Runner(
         model=ToyModel(),
         work_dir=str(work_dir),
@@ -174,3 +181,26 @@ def test_rotation_best_and_resume_behave_as_mmengine(tmp_path):
     saved = loads(tmp_path / 'epoch_4.pth')['message_hub']['runtime_info']
     assert saved['best_score'] == 0.4 and saved['keep_ckpt_ids'] == [3, 4]
     assert saved['best_ckpt'] == str(tmp_path / 'best_toy_score_epoch_4.pth')
+
+
+def test_without_rotation_every_epoch_stays(tmp_path):
+    make_runner(tmp_path, max_epochs=3, scores=[0.1, 0.3, 0.2], max_keep_ckpts=-1).train()
+    assert files(tmp_path) == ['best_toy_score_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth',
+                               'epoch_3.pth', 'last_checkpoint']  # fmt: skip
+
+
+def test_several_best_keys_each_keep_their_previous_best(tmp_path, full_disk):
+    runner = make_runner(
+        tmp_path, max_epochs=2, scores=[0.1, 0.2], save_best=['toy/score', 'toy/other']
+    )
+    full_disk('best_toy_other_epoch_2')
+    with pytest.raises(OSError):
+        runner.train()
+    best = [name for name in files(tmp_path) if name.startswith('best_')]
+    assert best == ['best_toy_other_epoch_1.pth', 'best_toy_score_epoch_2.pth']
+    assert checkpoint_hook(runner).best_ckpt_path_dict == {
+        'toy/score': str(tmp_path / 'best_toy_score_epoch_2.pth'),
+        'toy/other': str(tmp_path / 'best_toy_other_epoch_1.pth'),
+    }
+    assert runner.message_hub.get_info('best_score_toy/other') == 0.1
+    assert runner.message_hub.get_info('best_score_toy/score') == 0.2

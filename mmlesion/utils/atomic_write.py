@@ -4,12 +4,11 @@ Every writer here goes through :func:`atomic_write_bytes`: the data goes to a te
 the destination's folder (so that the rename stays on one file system), is flushed and fsynced,
 and only then ``os.replace``\\ s the destination. A failure at any point (a full disk, an
 interrupted process) leaves the previous file as it was and removes the temporary. The folder is
-fsynced after the rename where the platform allows, so the new name survives a power cut too.
+fsynced after the rename where the platform allows, so that the new name survives a power cut.
 """
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import os
@@ -39,15 +38,16 @@ def _create_temp(destination: Path) -> tuple[int, Path]:
 
 
 def _fsync_folder(folder: Path) -> None:
+    """Best effort: the file is already in place, so a folder that cannot be fsynced (Windows,
+    some network file systems) only loses the guarantee against a power cut."""
     try:
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; its rename is already durable enough.
+    except OSError:
         return
     try:
         os.fsync(fd)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EBADF):
-            raise
+    except OSError:
+        pass
     finally:
         os.close(fd)
 

@@ -60,10 +60,11 @@ class SafeCheckpointHook(CheckpointHook):
 
     # -- regular checkpoints and last_checkpoint ------------------------------------------------
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
-        kept_before = list(self.keep_ckpt_ids)
+        rotates = self.max_keep_ckpts > 0
+        kept_before = list(self.keep_ckpt_ids) if rotates else []
         last_before = self.last_ckpt
         stale = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+        if rotates and not (kept_before and kept_before[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 stale.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
@@ -84,11 +85,11 @@ class SafeCheckpointHook(CheckpointHook):
                 backend_args=self.backend_args,
                 **self.args,
             )
-        except BaseException:
-            self.keep_ckpt_ids = deque(kept_before, self.keep_ckpt_ids.maxlen)
-            self.last_ckpt = last_before
-            if self.max_keep_ckpts > 0:
+        except BaseException:  # the run is as before this save: nothing of it is on disk
+            if rotates:
+                self.keep_ckpt_ids = deque(kept_before, self.max_keep_ckpts)
                 runner.message_hub.update_info('keep_ckpt_ids', kept_before)
+            self.last_ckpt = last_before
             if last_before is not None:
                 runner.message_hub.update_info('last_ckpt', last_before)
             raise
@@ -106,16 +107,10 @@ class SafeCheckpointHook(CheckpointHook):
             return
         single = len(self.key_indicators) == 1
         previous = {key: self._best_path(key, single) for key in self.key_indicators}
-        hub_keys = [
-            name
-            for key in self.key_indicators
-            for name in (
-                ('best_score', 'best_ckpt') if single else (f'best_score_{key}', f'best_ckpt_{key}')
-            )
-        ]
         hub_before = {
             name: runner.message_hub.get_info(name)
-            for name in hub_keys
+            for key in self.key_indicators
+            for name in self._hub_names(key, single)
             if name in runner.message_hub.runtime_info
         }
         # The base class removes the best it knows of before saving: let it know of none.
@@ -149,9 +144,12 @@ class SafeCheckpointHook(CheckpointHook):
             self.best_ckpt_path_dict[key] = path
 
     @staticmethod
-    def _restore_hub(runner, key: str, single: bool, before: dict) -> None:
-        names = ('best_score', 'best_ckpt') if single else (f'best_score_{key}', f'best_ckpt_{key}')
-        for name in names:
+    def _hub_names(key: str, single: bool) -> tuple[str, str]:
+        """The message hub's names of ``key``'s best score and best checkpoint (mmengine's)."""
+        return ('best_score', 'best_ckpt') if single else (f'best_score_{key}', f'best_ckpt_{key}')
+
+    def _restore_hub(self, runner, key: str, single: bool, before: dict) -> None:
+        for name in self._hub_names(key, single):
             if name in before:
                 runner.message_hub.update_info(name, before[name])
             else:
