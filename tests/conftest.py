@@ -362,3 +362,64 @@ def _ieee_subnormals_after_each_test():
     give the next test IEEE subnormals back (hypothesis refuses to run without them)."""
     yield
     torch.set_flush_denormal(False)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``full_disk(name)``: from then on, a write to a file whose name contains ``name`` writes
+    half its bytes and fails with ENOSPC, as a disk that fills up midway. It catches ``os.write``
+    (telling files apart by their ``/proc/self/fd`` link, Linux) and files opened for writing
+    with ``open``/``io.open`` (``Path.write_text``, mmengine's ``LocalBackend.put``)."""
+    import builtins
+    import errno
+    import io
+    import os
+
+    if not os.path.isdir('/proc/self/fd'):
+        pytest.skip('needs /proc/self/fd to tell which file a write goes to')
+    real_write, real_open, names = os.write, builtins.open, []
+
+    def doomed(target: str) -> bool:
+        return any(name in os.path.basename(target) for name in names)
+
+    def fail(target: str) -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+
+    def write(fd: int, data) -> int:
+        try:
+            target = os.readlink(f'/proc/self/fd/{fd}')
+        except OSError:
+            target = ''
+        if doomed(target):
+            real_write(fd, memoryview(data)[: len(data) // 2])
+            raise fail(target)
+        return real_write(fd, data)
+
+    class FillingFile:
+        def __init__(self, file, target: str) -> None:
+            self._file, self._target = file, target
+
+        def write(self, data) -> int:
+            self._file.write(data[: len(data) // 2])
+            self._file.flush()
+            raise fail(self._target)
+
+        def __getattr__(self, name: str):
+            return getattr(self._file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info) -> None:
+            self._file.close()
+
+    def open_(file, mode='r', *args, **kwargs):
+        opened = real_open(file, mode, *args, **kwargs)
+        if isinstance(file, (str, os.PathLike)) and set(mode) & set('wax+') and doomed(str(file)):
+            return FillingFile(opened, str(file))
+        return opened
+
+    monkeypatch.setattr(os, 'write', write)
+    monkeypatch.setattr(builtins, 'open', open_)
+    monkeypatch.setattr(io, 'open', open_)
+    return names.append

@@ -89,3 +89,13 @@ def test_export_writes_one_file_per_split(data_root, tmp_path) -> None:
     assert written == [tmp_path / 'out' / 'deeplesion_test.json']
     info = json.loads(written[0].read_text())['info']
     assert '0-based' in info['bbox_convention'] and info['train_val_test_code'] == 3
+
+
+def test_a_full_disk_keeps_the_previous_export(data_root, tmp_path, full_disk) -> None:
+    (path,) = export_coco(data_root / 'DL_info.csv', tmp_path, splits=('test',))
+    first = path.read_text()
+    full_disk('deeplesion_test.json')
+    with pytest.raises(OSError, match='No space left'):
+        export_coco(data_root / 'DL_info.csv', tmp_path, splits=('test',), class_mode='coarse_type')
+    assert path.read_text() == first and json.loads(first)['categories'][0]['name'] == 'lesion'
+    assert [p.name for p in tmp_path.iterdir()] == ['deeplesion_test.json']

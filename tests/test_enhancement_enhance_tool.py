@@ -4,6 +4,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from conftest import DEMO_CONFIGS
 from mmengine.config import Config
@@ -32,9 +33,9 @@ def test_writes_side_by_side_pngs_for_a_folder(tmp_path, monkeypatch):
     argv += ['--device', 'cpu']
     monkeypatch.setattr(sys, 'argv', argv)
     tool.main()
-    written = sorted(p.name for p in out.iterdir())
-    assert written == ['plain_glcae.png', 'study_001_glcae.png']
-    canvas = cv2.imread(str(out / 'study_001_glcae.png'), cv2.IMREAD_UNCHANGED)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
+    assert written == ['plain_glcae.png', 'study/001_glcae.png']
+    canvas = cv2.imread(str(out / 'study' / '001_glcae.png'), cv2.IMREAD_UNCHANGED)
     assert canvas.shape == (48 + tool.TITLE_HEIGHT, 80) and canvas.dtype == np.uint8
 
 
@@ -68,3 +69,82 @@ def test_a_trained_regressor_chooses_the_parameters(tmp_path, monkeypatch, capsy
     tool.main()
     assert (tmp_path / 'out' / 'plain_glcae.png').is_file()
     assert '(clip 3.00, grid 5.00)' in capsys.readouterr().out
+
+
+def _run(tool, monkeypatch, source, out, *extra) -> None:
+    argv = ['enhance.py', str(source), '--out', str(out), '--device', 'cpu', *extra]
+    monkeypatch.setattr(sys, 'argv', argv)
+    tool.main()
+
+
+def _gray(path, seed=0, dtype=np.uint8, high=90):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = np.random.default_rng(seed).integers(40, high, (32, 24)).astype(dtype)
+    assert cv2.imwrite(str(path), image)
+
+
+def _outputs(out):
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
+
+
+def test_inputs_whose_flattened_names_once_collided_get_their_own_outputs(tmp_path, monkeypatch):
+    tool = _load_tool()
+    source = tmp_path / 'in'
+    for seed, name in enumerate(('a/b_c.png', 'a_b/c.png', 'x.png', 'x.jpg')):
+        _gray(source / name, seed)
+    _run(tool, monkeypatch, source, tmp_path / 'out')
+    assert _outputs(tmp_path / 'out') == [
+        'a/b_c_glcae.png',
+        'a_b/c_glcae.png',
+        'x.jpg_glcae.png',
+        'x_glcae.png',
+    ]
+
+
+def test_inputs_that_would_still_share_an_output_are_refused_before_writing(tmp_path, monkeypatch):
+    tool = _load_tool()
+    _gray(tmp_path / 'in' / 'x.jpg')
+    _gray(tmp_path / 'in' / 'x.jpg.png')
+    with pytest.raises(SystemExit, match=r'x\.jpg and .*x\.jpg\.png .*x\.jpg_glcae\.png'):
+        _run(tool, monkeypatch, tmp_path / 'in', tmp_path / 'out')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_an_output_folder_inside_the_input_is_not_read_back(tmp_path, monkeypatch):
+    tool = _load_tool()
+    _gray(tmp_path / 'in' / 'x.png')
+    for _ in range(2):
+        _run(tool, monkeypatch, tmp_path / 'in', tmp_path / 'in' / 'enh')
+    assert _outputs(tmp_path / 'in' / 'enh') == ['x_glcae.png']
+
+
+def test_float_images_in_unit_range_are_enhanced_others_are_named_and_skipped(
+    tmp_path, monkeypatch, capsys
+):
+    tool = _load_tool()
+    source = tmp_path / 'in'
+    source.mkdir()
+    unit = np.random.default_rng(0).random((32, 24), dtype=np.float32)
+    assert cv2.imwrite(str(source / 'unit.tiff'), unit)
+    assert cv2.imwrite(str(source / 'hu.tiff'), unit * 1000 - 500)
+    _gray(source / 'plain.png')
+    with pytest.raises(SystemExit) as exit_info:
+        _run(tool, monkeypatch, source, tmp_path / 'out')
+    message = str(exit_info.value.code)
+    assert message.startswith('1 of 3 images failed') and message.endswith('hu.tiff')
+    assert _outputs(tmp_path / 'out') == ['plain_glcae.png', 'unit.tiff_glcae.png']
+    assert np.allclose(tool._read_unit_image(source / 'unit.tiff', (-1024.0, 1050.0)), unit)
+    err = capsys.readouterr().err
+    assert 'hu.tiff: skipped' in err and 'float32 image must hold values in [0, 1]' in err
+
+
+def test_a_full_disk_keeps_the_previous_enhanced_image(tmp_path, monkeypatch, full_disk):
+    tool = _load_tool()
+    _gray(tmp_path / 'in' / 'x.png')
+    _run(tool, monkeypatch, tmp_path / 'in', tmp_path / 'out', '--clip', '2')
+    before = (tmp_path / 'out' / 'x_glcae.png').read_bytes()
+    full_disk('x_glcae.png')
+    with pytest.raises(SystemExit, match='1 of 1 images failed'):
+        _run(tool, monkeypatch, tmp_path / 'in', tmp_path / 'out', '--clip', '4')
+    assert (tmp_path / 'out' / 'x_glcae.png').read_bytes() == before
+    assert _outputs(tmp_path / 'out') == ['x_glcae.png']

@@ -262,3 +262,21 @@ def test_infer_tool_selects_a_series_and_shows_progress(detector, tmp_path):
     assert done.returncode == 0, done.stderr
     assert '2 slice(s)' in done.stdout
     assert '2/2' in done.stderr and 'slice' in done.stderr  # the progress bar
+
+
+def test_a_full_disk_keeps_the_previous_runs_predictions(tmp_path, full_disk):
+    from mmlesion.apis.lesion_inferencer import SliceResult, write_results
+
+    def result(index: int) -> SliceResult:
+        display = np.zeros((8, 8), np.float32)
+        return SliceResult('ct.nii.gz', f'ct.nii.gz[{index}]', index, (1.0, 1.0, 2.0), None, None,
+                           display=display)  # fmt: skip
+
+    write_results([result(0)], tmp_path)
+    first = (tmp_path / 'predictions.json').read_text()
+    full_disk('predictions.json')
+    with pytest.raises(OSError, match='No space left'):
+        write_results([result(0), result(1)], tmp_path)
+    assert (tmp_path / 'predictions.json').read_text() == first
+    assert [r['slice_index'] for r in json.loads(first)] == [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['ct_000.png', 'predictions.json']

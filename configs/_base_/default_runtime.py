@@ -7,9 +7,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Keeps the last checkpoints and the best one on the validation mAP.
+    # Keeps the last checkpoints and the best one on the validation mAP; a full disk while saving
+    # leaves the previous ones complete (mmlesion/engine/hooks/safe_checkpoint_hook.py).
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='deeplesion/mAP',

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from mmlesion.models.detectors.frozen_detector_enhancer import NORMALISATION_AND_PADDING
 from mmlesion.models.regressors import enhancer_preprocessor_config
 from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
+from mmlesion.utils.atomic_write import atomic_write_json
 
 from .ct_volume import CTVolume, Spacing, fill_non_finite
 from .dicom_reader import Rescale
@@ -394,6 +394,6 @@ def write_results(results: Sequence[SliceResult], out_dir: str | Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = strict_json([r.to_dict() for r in results])
-    (out_dir / 'predictions.json').write_text(json.dumps(records, indent=2, allow_nan=False))
+    atomic_write_json(out_dir / 'predictions.json', records, indent=2, allow_nan=False)
     for result, stem in zip(results, output_stems(results), strict=True):
         draw_detections(result, out_dir / f'{stem}.png')

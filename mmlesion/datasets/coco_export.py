@@ -15,10 +15,11 @@ and coarse ``lesion_type``. Ignored lesions (``noisy_lesions='ignore'``) are COC
 
 from __future__ import annotations
 
-import json
 import os.path as osp
 from collections.abc import Sequence
 from pathlib import Path
+
+from mmlesion.utils.atomic_write import atomic_write_json
 
 from .deeplesion import DeepLesionDataset
 from .dl_info import HU_OFFSET, RELEASE_COORDINATE_BASE, SPLIT_CODES
@@ -113,7 +114,7 @@ def export_coco(
     written = []
     for split in splits:
         path = out / f'deeplesion_{split}.json'
-        path.write_text(json.dumps(deeplesion_to_coco(dl_info, split, **options)))
+        atomic_write_json(path, deeplesion_to_coco(dl_info, split, **options))
         written.append(path)
     return written
 

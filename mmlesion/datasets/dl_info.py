@@ -19,11 +19,14 @@ done on the decimal text, so that a value written and read back is the same floa
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+
+from mmlesion.utils.atomic_write import atomic_write_text
 
 DL_INFO_COLUMNS: tuple[str, ...] = (
     'File_name',
@@ -445,7 +448,8 @@ def write_dl_info(
     The rows' 0-based pixel coordinates are written ``coordinate_base``-based (1: as the
     release, so that its authors' loaders read them right)."""
     _check_base(coordinate_base)
-    with Path(path).open('w', newline='', encoding='utf-8') as f:
-        writer = csv.writer(f)
-        writer.writerow(DL_INFO_COLUMNS)
-        writer.writerows(format_row(r, coordinate_base) for r in rows)
+    text = io.StringIO(newline='')
+    writer = csv.writer(text)
+    writer.writerow(DL_INFO_COLUMNS)
+    writer.writerows(format_row(r, coordinate_base) for r in rows)
+    atomic_write_text(path, text.getvalue())

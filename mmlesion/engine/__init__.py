@@ -1,9 +1,10 @@
-from .hooks import FlushDenormalsHook, ProgressBarHook, TrainTimeBudgetHook
+from .hooks import FlushDenormalsHook, ProgressBarHook, SafeCheckpointHook, TrainTimeBudgetHook
 from .optimizers import TrainableParamsOptimWrapperConstructor
 
 __all__ = [
     'FlushDenormalsHook',
     'ProgressBarHook',
+    'SafeCheckpointHook',
     'TrainTimeBudgetHook',
     'TrainableParamsOptimWrapperConstructor',
 ]

@@ -1,4 +1,11 @@
 from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint loader)
+from .atomic_write import (
+    atomic_write_bytes,
+    atomic_write_figure,
+    atomic_write_image,
+    atomic_write_json,
+    atomic_write_text,
+)
 from .checkpoint_loading import load_checkpoint_strictly
 from .denormals import denormals_flushed, flush_denormals
 from .distributed import close_distributed, prepare_distributed
@@ -14,6 +21,11 @@ from .run_config import (
 from .setup_env import register_all_modules
 
 __all__ = [
+    'atomic_write_bytes',
+    'atomic_write_figure',
+    'atomic_write_image',
+    'atomic_write_json',
+    'atomic_write_text',
     'check_detector_checkpoint',
     'close_distributed',
     'default_work_dir',

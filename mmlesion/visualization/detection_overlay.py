@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mmlesion.utils.atomic_write import atomic_write_image
+
 #: Draw small slices larger so that box labels stay legible, pixels.
 MIN_DISPLAY_SIDE = 512
 _TITLE_HEIGHT = 24
@@ -57,6 +59,5 @@ def draw_detections(result, path: str | Path) -> np.ndarray:
         )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), canvas):
-        raise OSError(f'cannot write {path}')
+    atomic_write_image(path, canvas)
     return canvas

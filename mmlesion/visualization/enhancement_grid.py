@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmlesion.utils.atomic_write import atomic_write_figure
+
 
 @dataclass(frozen=True)
 class SlicePanel:
@@ -66,5 +68,5 @@ def plot_enhancement_grid(panels: Sequence[SlicePanel], out_file: str | Path) ->
             ax.set_title(label, fontsize=8)
             ax.axis('off')
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    atomic_write_figure(out_file, fig, dpi=110)
     plt.close(fig)

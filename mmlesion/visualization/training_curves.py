@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmlesion.utils.atomic_write import atomic_write_figure
+
 
 @dataclass
 class EpochCurves:
@@ -99,5 +101,5 @@ def plot_enhancer_curves(
     ax_val.set_title('(b) validation mAP')
     ax_val.legend()
     fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
+    atomic_write_figure(out_file, fig, dpi=120)
     plt.close(fig)

@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from mmlesion.models.regressors import load_regressor_weights
-from mmlesion.utils import flush_denormals, load_config
+from mmlesion.utils import atomic_write_image, flush_denormals, load_config
 from mmlesion.visualization import gradcam_overlay, regressor_gradcam
 
 TITLE_HEIGHT = 22
@@ -77,7 +77,7 @@ def main() -> None:
             panels.append(_panel(gradcam_overlay(shown, cam), f'Grad-CAM {head} head ({sign})'))
         name = Path(item['data_samples'].img_id).stem
         path = out / f'{name}_gradcam.png'
-        cv2.imwrite(str(path), np.concatenate(panels, axis=1))
+        atomic_write_image(path, np.concatenate(panels, axis=1))
         print(f'{path}  clip {clip.item():.2f}  grid {grid.item():.2f}')
 
 

@@ -15,7 +15,6 @@ from 1 says the detector sees those lesions but boxes them too loosely.
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from mmlesion.evaluation.lesion_breakdown import (
     size_buckets,
 )
 from mmlesion.experiments.profile_breakdown import dataset_infos
-from mmlesion.utils import load_config
+from mmlesion.utils import atomic_write_json, load_config
 
 #: Lesion-minus-host contrast buckets of the synthetic lesions, |HU|.
 CONTRAST_EDGES_HU = (20.0, 40.0, 80.0)
@@ -155,8 +154,8 @@ def main() -> None:
     for title, groups in tables.items():
         print_table(title, groups)
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({'score_threshold': threshold, 'fp_per_image': args.fp, **tables}, indent=1)
+        atomic_write_json(
+            args.json, {'score_threshold': threshold, 'fp_per_image': args.fp, **tables}, indent=1
         )
 
 

@@ -7,9 +7,12 @@ Not part of the DeepLesion format (readers of the real release ignore it). One r
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from mmlesion.utils.atomic_write import atomic_write_text
 
 SIDECAR_NAME = 'synthetic_acquisition.csv'
 SIDECAR_COLUMNS: tuple[str, ...] = (
@@ -59,22 +62,23 @@ def _join(values: Iterable[float]) -> str:
 
 def write_acquisition_sidecar(path: str | Path, records: Iterable[AcquisitionRecord]) -> None:
     """Write ``records`` (one per key slice) with a header of :data:`SIDECAR_COLUMNS`."""
-    with Path(path).open('w', newline='', encoding='utf-8') as f:
-        writer = csv.writer(f)
-        writer.writerow(SIDECAR_COLUMNS)
-        for r in records:
-            writer.writerow(
-                [
-                    r.file_name,
-                    r.profile,
-                    r.contrast_phase,
-                    f'{r.noise_sigma_hu:g}',
-                    f'{r.shading_amplitude_hu:g}',
-                    _join(r.lesion_delta_hu),
-                    _join(r.window_hu),
-                    f'{r.slice_interval_mm:g}',
-                ]
-            )
+    text = io.StringIO(newline='')
+    writer = csv.writer(text)
+    writer.writerow(SIDECAR_COLUMNS)
+    for r in records:
+        writer.writerow(
+            [
+                r.file_name,
+                r.profile,
+                r.contrast_phase,
+                f'{r.noise_sigma_hu:g}',
+                f'{r.shading_amplitude_hu:g}',
+                _join(r.lesion_delta_hu),
+                _join(r.window_hu),
+                f'{r.slice_interval_mm:g}',
+            ]
+        )
+    atomic_write_text(path, text.getvalue())
 
 
 def read_acquisition_sidecar(path: str | Path) -> dict[str, AcquisitionRecord]:
