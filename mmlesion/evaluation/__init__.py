@@ -10,6 +10,7 @@ from .functional import (
     deeplesion_froc_curve,
     get_froc_protocol,
 )
+from .dumped_predictions import RescoredPredictions, deeplesion_metric_kwargs, rescore_predictions
 from .metrics import DeepLesionMetric
 from .paired_bootstrap import paired_bootstrap
 from .subset_evaluation import evaluate_subsets, slice_records
@@ -19,12 +20,15 @@ __all__ = [
     'FROC_PROTOCOLS',
     'DeepLesionMetric',
     'FROCProtocol',
+    'RescoredPredictions',
     'box_overlaps',
     'coco_map',
     'deeplesion_froc',
     'deeplesion_froc_curve',
+    'deeplesion_metric_kwargs',
     'evaluate_subsets',
     'get_froc_protocol',
     'paired_bootstrap',
+    'rescore_predictions',
     'slice_records',
 ]
