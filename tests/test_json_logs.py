@@ -18,8 +18,8 @@ LINES = [
     {'lr': 1e-4, 'data_time': 0.1, 'loss': 2.0, 'time': 3.0, 'epoch': 1, 'iter': 2, 'step': 2},
     {'lr': 1e-4, 'data_time': 0.1, 'loss': 1.5, 'time': 1.0, 'epoch': 1, 'iter': 4, 'step': 4},
     {'deeplesion/mAP': 0.2, 'deeplesion/avg_sens': 0.4, 'data_time': 0.05, 'time': 0.2, 'step': 1},
-    {'lr': 1e-4, 'data_time': 0.1, 'loss': 1.2, 'time': 5.0, 'epoch': 2, 'iter': 2, 'step': 6},
-    {'lr': 1e-4, 'data_time': 0.1, 'loss': 1.0, 'time': 2.0, 'epoch': 2, 'iter': 4, 'step': 8},
+    {'lr': 1e-4, 'data_time': 0.1, 'loss': 1.2, 'time': 5.0, 'epoch': 2, 'iter': 6, 'step': 6},
+    {'lr': 1e-4, 'data_time': 0.1, 'loss': 1.0, 'time': 2.0, 'epoch': 2, 'iter': 8, 'step': 8},
     {'deeplesion/mAP': 0.3, 'deeplesion/avg_sens': 0.5, 'data_time': 0.05, 'time': 0.2, 'step': 2},
 ]
 
@@ -45,7 +45,7 @@ def test_curves_put_training_keys_on_iterations_and_metrics_on_epochs(run_dir: P
     assert label == 'iter' and x.tolist() == [2, 4, 6, 8] and y.tolist() == [2.0, 1.5, 1.2, 1.0]
     x, y, label = log_curve(log, 'deeplesion/mAP')
     assert label == 'epoch' and x.tolist() == [1, 2] and y.tolist() == [0.2, 0.3]
-    with pytest.raises(KeyError, match="no 'mAP'.*deeplesion/mAP"):
+    with pytest.raises(KeyError, match=r"no 'mAP'.*deeplesion/mAP"):
         log_curve(log, 'mAP')
 
 
@@ -87,5 +87,5 @@ def test_a_broken_line_is_named(tmp_path: Path) -> None:
     log.write_text(json.dumps(LINES[0]) + '\n{"loss": \n')
     with pytest.raises(ValueError, match='line 2: not JSON'):
         load_json_log(log)
-    with pytest.raises(FileNotFoundError, match='vis_data/scalars.json'):
+    with pytest.raises(FileNotFoundError, match=r'vis_data/scalars\.json'):
         load_json_log(tmp_path / 'nowhere')

@@ -58,7 +58,7 @@ def test_show_dir_writes_every_test_slice_with_its_ground_truth(data_root, tmp_p
         assert picture.shape[0] == height
         assert (picture.shape[1] + TILE_GAP) % (width + TILE_GAP) == 0
         for inst in item['instances']:
-            x1, y1 = (int(round(v)) for v in inst['bbox'][:2])
+            x1, y1 = (round(v) for v in inst['bbox'][:2])
             assert tuple(picture[y1, x1]) == GT_COLOR, item['img_id']
 
 

@@ -51,7 +51,13 @@ def test_slurm_train_passes_mmdet_arguments_to_srun(tmp_path: Path) -> None:
     argv = run_script(
         tmp_path,
         'slurm_train.sh',
-        ['gpu-part', 'lesions', 'configs/faster_rcnn_r50_fpn_deeplesion.py', 'work_dirs/x', '--amp'],
+        [
+            'gpu-part',
+            'lesions',
+            'configs/faster_rcnn_r50_fpn_deeplesion.py',
+            'work_dirs/x',
+            '--amp',
+        ],
     )
     assert argv == [
         '-p',

@@ -1,5 +1,6 @@
 """Evaluation: the DeepLesion FROC and COCO mAP as functions, and the registered metric."""
 
+from .dumped_predictions import RescoredPredictions, deeplesion_metric_kwargs, rescore_predictions
 from .functional import (
     DEEPLESION_FPS,
     FROC_PROTOCOLS,
@@ -10,7 +11,6 @@ from .functional import (
     deeplesion_froc_curve,
     get_froc_protocol,
 )
-from .dumped_predictions import RescoredPredictions, deeplesion_metric_kwargs, rescore_predictions
 from .metrics import DeepLesionMetric
 from .paired_bootstrap import paired_bootstrap
 from .subset_evaluation import evaluate_subsets, slice_records

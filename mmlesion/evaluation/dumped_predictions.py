@@ -80,7 +80,7 @@ def rescore_predictions(
     if unpredicted:
         raise ValueError(
             f'{len(unpredicted)} of the {len(infos)} key slices of the dataset have no '
-            f'prediction, e.g. {unpredicted[0]}: were the predictions made on this config\'s '
+            f"prediction, e.g. {unpredicted[0]}: were the predictions made on this config's "
             'test split and data root?'
         )
     in_dataset = {info['img_path'] for info in infos}

@@ -22,7 +22,7 @@ def box_pixels(box: Sequence[float], shape: tuple[int, int]) -> tuple[int, int, 
     continuous coordinates rounded to the nearest pixel, clipped to an image of ``shape``
     ``(H, W)``."""
     height, width = shape
-    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
     return (
         min(max(x1, 0), width - 1),
         min(max(y1, 0), height - 1),

@@ -57,8 +57,9 @@ def render_packed_sample(packed: dict) -> np.ndarray:
     Returns:
         ``(H, C * W + gaps, 3)`` uint8 BGR image.
     """
-    inputs = np.asarray(packed['inputs'].detach().cpu() if hasattr(packed['inputs'], 'detach')
-                        else packed['inputs'])
+    inputs = np.asarray(
+        packed['inputs'].detach().cpu() if hasattr(packed['inputs'], 'detach') else packed['inputs']
+    )
     image = np.clip(np.round(inputs.astype(np.float64)), 0, 255).astype(np.uint8)
     sample = packed['data_samples']
     return draw_on_channels(

@@ -5,8 +5,8 @@ mmengine's ``LoggerHook`` writes one JSON object a line to ``<work_dir>/<timesta
 scalars.json`` (and the same lines to ``vis_data/<timestamp>.json``):
 
 - a training line every ``interval`` iterations: the logged scalars (``loss``, ``loss_*``,
-  ``lr``, ``time`` and ``data_time`` in s/iter, ...), ``iter`` (within the epoch when training
-  by epoch), ``epoch`` (when training by epoch) and ``step`` (the global iteration);
+  ``lr``, ``time`` and ``data_time`` in s/iter, ...), ``epoch`` (when training by epoch), and
+  ``iter`` and ``step``, both the global iteration;
 - a validation line after each validation: the metrics (``deeplesion/mAP``, ...) and ``step``
   (the epoch when training by epoch, else the global iteration).
 """

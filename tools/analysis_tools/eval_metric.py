@@ -53,6 +53,8 @@ _ALLOWED_GLOBALS = {
     for name in ('list', 'dict', 'tuple', 'set', 'frozenset', 'slice', 'complex', 'bytearray')
 } | {
     ('collections', 'OrderedDict'),
+    # Pickle protocol 2 (mmengine's dump) writes bytes as _codecs.encode(text, 'latin1').
+    ('_codecs', 'encode'),
     ('numpy', 'ndarray'),
     ('numpy', 'dtype'),
     ('numpy.core.multiarray', '_reconstruct'),
@@ -111,7 +113,7 @@ def main() -> None:
     protocol = FROC_PROTOCOLS[metric_kwargs.get('protocol', 'mmlesion')]
     dataset_cfg = cfg.test_dataloader.dataset
     if protocol.drop_noisy and dataset_cfg.get('noisy_lesions', 'keep') != 'drop':
-        print(f"protocol {protocol.name!r} scores without Possibly_noisy rows: noisy_lesions='drop'")
+        print(f'protocol {protocol.name!r} scores without Possibly_noisy rows: noisy_lesions=drop')
         dataset_cfg.noisy_lesions = 'drop'
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -124,8 +126,7 @@ def main() -> None:
         **metric_kwargs,
     )
     print(
-        f'{result.num_images} key slices scored, protocol {protocol.name!r} '
-        f'({protocol.reference})'
+        f'{result.num_images} key slices scored, protocol {protocol.name!r} ({protocol.reference})'
     )
     if result.left_out:
         print(f'{len(result.left_out)} predictions of key slices not in the dataset not scored')

@@ -28,7 +28,9 @@ def main() -> None:
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path is not None:
         if not args.save_path.endswith(('.py', '.json', '.yaml', '.yml')):
-            raise ValueError(f'--save-path must end with .py, .json, .yaml or .yml, got {args.save_path!r}')
+            raise ValueError(
+                f'--save-path must end with .py, .json, .yaml or .yml, got {args.save_path!r}'
+            )
         cfg.dump(args.save_path)
         print(f'saved to {args.save_path}')
 
