@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.fileio import dump
-from tool_configs import load_tool, tiny_real_config
+from tool_configs import load_tool, tiny_real_config, untrained_checkpoint
 
 from mmlesion.evaluation import deeplesion_metric_kwargs, rescore_predictions
 
@@ -136,3 +137,28 @@ def test_metric_kwargs_come_from_the_deeplesion_metric_of_the_evaluators() -> No
     assert deeplesion_metric_kwargs({'type': 'DeepLesionMetric'}) == {}
     with pytest.raises(ValueError, match='no DeepLesionMetric'):
         deeplesion_metric_kwargs([{'type': 'CocoMetric'}])
+
+
+def test_eval_metric_reads_what_tools_test_dumps(rescoring, tmp_path, monkeypatch):
+    config, _, items = rescoring
+    checkpoint = untrained_checkpoint(config, tmp_path / 'tiny.pth')
+    dumped = tmp_path / 'dumped.pkl'
+    argv = ['test.py', str(config), str(checkpoint), '--work-dir', str(tmp_path / 'work')]
+    monkeypatch.setattr(sys, 'argv', [*argv, '--out', str(dumped)])
+    load_tool('tools/test.py').main()
+    # What tools/test.py logged, to 4 decimals: 'deeplesion/mAP: 0.0012  deeplesion/AP50: ...'.
+    (log_file,) = (tmp_path / 'work').glob('*/*.log')
+    logged = dict(re.findall(r'(deeplesion/\S+): (\S+)', log_file.read_text()))
+    assert logged
+
+    out = tmp_path / 'metrics.json'
+    run_eval_metric(monkeypatch, str(config), str(dumped), '--out-json', str(out))
+    record = json.loads(out.read_text())
+    assert record['protocol'] == 'mmlesion'
+    assert record['num_images'] == len(items) and record['num_left_out'] == 0
+    assert set(record['metrics']) == set(logged)
+    for key, value in record['metrics'].items():
+        if value is None:
+            assert logged[key] == 'nan', key
+        else:
+            assert value == pytest.approx(float(logged[key]), abs=1e-4), key

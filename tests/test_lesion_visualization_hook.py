@@ -11,24 +11,10 @@ import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
-from tool_configs import load_tool, tiny_real_config
+from tool_configs import load_tool, tiny_real_config, untrained_checkpoint
 
 from mmlesion.engine.hooks import LesionVisualizationHook
 from mmlesion.visualization.box_overlay import GT_COLOR, PRED_COLOR, TILE_GAP
-
-
-def untrained_checkpoint(config: Path, path: Path) -> Path:
-    """A checkpoint of the config's model with its initial weights."""
-    from mmdet.registry import MODELS
-    from mmengine.config import Config
-
-    from mmlesion.utils import register_all_modules
-
-    register_all_modules()
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(str(config)).model)
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return path
 
 
 def test_show_dir_writes_every_test_slice_with_its_ground_truth(data_root, tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import torch
 from conftest import REPO_ROOT, tiny_detector_config
 from mmengine.config import Config
 
@@ -41,3 +42,17 @@ def load_tool(relative_path: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def untrained_checkpoint(config: Path, path: Path) -> Path:
+    """A checkpoint of the config's model with its initial weights."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+
+    from mmlesion.utils import register_all_modules
+
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
