@@ -70,3 +70,19 @@ def test_detections_above_the_threshold_are_drawn_in_original_pixels() -> None:
 def test_the_hook_needs_somewhere_to_put_the_pictures() -> None:
     with pytest.raises(ValueError, match='test_out_dir or show'):
         LesionVisualizationHook()
+
+
+def test_show_puts_each_picture_in_a_window(monkeypatch) -> None:
+    import mmlesion.engine.hooks.lesion_visualization_hook as module
+
+    shown, waits = [], []
+    monkeypatch.setattr(module.cv2, 'imshow', lambda name, image: shown.append(image))
+    monkeypatch.setattr(module.cv2, 'waitKey', lambda ms: waits.append(ms))
+    hook = LesionVisualizationHook(show=True, wait_time=0.5)
+    sample = DetDataSample(metainfo={'ori_shape': (8, 8), 'img_id': '000001_01_01_010.png'})
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[1.0, 1.0, 5.0, 5.0]]))
+    hook.before_test(runner=None)  # nothing to save: no folder is needed
+    hook.after_test_iter(None, 0, {'inputs': [torch.zeros(1, 8, 8)]}, [sample])
+    assert len(shown) == 1 and shown[0].shape == (8, 8, 3)
+    assert tuple(shown[0][1, 1]) == GT_COLOR
+    assert waits == [500]
