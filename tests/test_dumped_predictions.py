@@ -19,14 +19,15 @@ from tool_configs import load_tool, tiny_real_config, untrained_checkpoint
 from mmlesion.evaluation import deeplesion_metric_kwargs, rescore_predictions
 
 
-def dataset_items(config: Path) -> list[dict]:
+def dataset_items(config: Path, split: str = 'test') -> list[dict]:
+    """The items of the config's test dataset, made of the ``split`` rows."""
     from mmdet.registry import DATASETS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     cfg = Config.fromfile(str(config))
     init_default_scope('mmdet')
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    dataset = DATASETS.build({**cfg.test_dataloader.dataset, 'split': split})
     return [dataset.get_data_info(i) for i in range(len(dataset))]
 
 
@@ -162,3 +163,23 @@ def test_eval_metric_reads_what_tools_test_dumps(rescoring, tmp_path, monkeypatc
             assert logged[key] == 'nan', key
         else:
             assert value == pytest.approx(float(logged[key]), abs=1e-4), key
+
+
+def test_3dce_scores_without_the_noisy_rows(quirky_deeplesion, tmp_path, monkeypatch, capsys):
+    # The train split of the quirky set: 000001_01_01_010 holds a liver lesion and a
+    # Possibly_noisy one, which the '3dce' protocol refuses to score.
+    config = tiny_real_config(tmp_path, quirky_deeplesion)
+    split = ['--cfg-options', 'test_dataloader.dataset.split=train']
+    predictions = tmp_path / 'preds.pkl'
+    dump(perfect_dump(dataset_items(config, split='train')), str(predictions))
+    results = {}
+    for protocol in ('mmlesion', '3dce'):
+        out = tmp_path / f'{protocol}.json'
+        args = [str(config), str(predictions), '--protocol', protocol, '--out-json', str(out)]
+        run_eval_metric(monkeypatch, *args, *split)
+        results[protocol] = json.loads(out.read_text())['metrics']
+    assert "protocol '3dce' scores without Possibly_noisy rows" in capsys.readouterr().out
+    # Kept, the noisy lesion is found like the others; dropped, its detection (score 0.9) is a
+    # false positive ahead of the other lesions.
+    assert results['mmlesion']['deeplesion/AP50'] == pytest.approx(1.0)
+    assert results['3dce']['deeplesion/AP50'] < 1.0
