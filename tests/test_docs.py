@@ -98,3 +98,146 @@ def test_the_path_finder_sees_what_the_docs_name() -> None:
     assert expand_braces('configs/a_{x,y}.py') == ['configs/a_x.py', 'configs/a_y.py']
     assert resolves('mmlesion.evaluation.DeepLesionMetric')
     assert not resolves('mmlesion.apis.demo')
+
+
+# -- flags: every `--flag` the docs give a tool is one of that tool's options ------------------
+TOOL_SCRIPT = re.compile(r'tools/[\w/]+\.(?:py|sh)')
+FLAG = re.compile(r'(?<![\w-])--[a-zA-Z][\w-]*')
+CODE_SPAN = re.compile(r'`([^`]+)`')
+# Where one shell command ends and the next begins on a line.
+COMMAND_SEPARATOR = re.compile(r'&&|\|\||;|\|')
+
+
+def _add(found: dict[str, set[str]], tool: str, text: str) -> None:
+    found.setdefault(tool, set()).update(FLAG.findall(text))
+
+
+def documented_tool_flags(doc: Path) -> dict[str, set[str]]:
+    """Per ``tools/`` script, the flags ``doc`` gives it.
+
+    - In a code block, each command (continuation lines joined, ``#`` comments cut, split at
+      ``&&``, ``;``, ``|``) gives its flags to the first script it runs.
+    - In a table row whose first cell names a script, the flags of every code span that names
+      no other script are that script's.
+    - Elsewhere, a code span naming a script gives it the flags in that span.
+    """
+    found: dict[str, set[str]] = {}
+    in_block, command = False, ''
+    for line in doc.read_text().splitlines():
+        if line.lstrip().startswith('```'):
+            in_block, command = not in_block, ''
+            continue
+        if in_block:
+            if line.lstrip().startswith('#'):
+                continue
+            command += line.split(' #')[0]
+            if line.rstrip().endswith('\\'):
+                command = command.rstrip('\\')
+                continue
+            for part in COMMAND_SEPARATOR.split(command):
+                scripts = TOOL_SCRIPT.findall(part)
+                if scripts:
+                    _add(found, scripts[0], part[part.index(scripts[0]) :])
+            command = ''
+            continue
+        spans = CODE_SPAN.findall(line)
+        row_tool = None
+        if line.startswith('|'):
+            first_cell = line.split('|')[1]
+            scripts = TOOL_SCRIPT.findall(first_cell)
+            row_tool = scripts[0] if scripts else None
+        for span in spans:
+            scripts = TOOL_SCRIPT.findall(span)
+            if scripts:
+                _add(found, scripts[0], span[span.index(scripts[0]) :])
+            elif row_tool is not None:
+                _add(found, row_tool, span)
+    return found
+
+
+def tool_sources(tool: str) -> list[tuple[str, bool]]:
+    """``(text, is_python)`` of a script and, for a shell script, of the Python tools it runs
+    (which get its extra arguments)."""
+    text = (REPO_ROOT / tool).read_text()
+    if tool.endswith('.py'):
+        return [(text, True)]
+    called = sorted(set(TOOL_SCRIPT.findall(text)))
+    return [(text, False), *(((REPO_ROOT / t).read_text(), True) for t in called if t != tool)]
+
+
+def tool_accepts(tool: str, flag: str) -> bool:
+    """Whether a Python tool defines ``flag`` as a quoted option string (argparse), or a shell
+    script (or a tool it runs) names it."""
+    quoted = re.compile(rf'[\'"]{re.escape(flag)}[\'"]')
+    bare = re.compile(rf'(?<![\w-]){re.escape(flag)}(?![\w-])')
+    return any(
+        (quoted if is_python else bare).search(text) for text, is_python in tool_sources(tool)
+    )
+
+
+@pytest.mark.parametrize('doc', DOCS, ids=lambda d: d.name)
+def test_every_documented_flag_is_an_option_of_its_tool(doc: Path) -> None:
+    unknown = sorted(
+        f'{tool} {flag}'
+        for tool, flags in documented_tool_flags(doc).items()
+        if (REPO_ROOT / tool).is_file()
+        for flag in flags
+        if not tool_accepts(tool, flag)
+    )
+    assert not unknown, f'{doc.name} gives tools options they do not have: {unknown}'
+
+
+def test_the_flag_finder_sees_the_documented_tools_and_flags() -> None:
+    # Guards documented_tool_flags: tables, code blocks and code spans are all read.
+    flags = documented_tool_flags(REPO_ROOT / 'docs' / 'en' / 'useful_tools.md')
+    assert {'--show-dir', '--show', '--wait-time', '--out'} <= flags['tools/test.py']
+    assert {'--protocol', '--out-json'} <= flags['tools/analysis_tools/eval_metric.py']
+    assert '--out' not in flags['tools/analysis_tools/eval_metric.py']  # that one is test.py's
+    assert {'--output-dir', '--split', '--max-images'} <= flags[
+        'tools/analysis_tools/browse_dataset.py'
+    ]
+    assert {'--keys', '--out', '--include-outliers'} <= flags[
+        'tools/analysis_tools/analyze_logs.py'
+    ]
+    assert {'--cfg-options', '--save-path'} <= flags['tools/misc/print_config.py']
+    assert '--auto-scale-lr' in flags['tools/slurm_train.sh']
+    test_md = documented_tool_flags(REPO_ROOT / 'docs' / 'en' / 'test.md')
+    assert '--protocol' in test_md['tools/analysis_tools/eval_metric.py']
+    assert tool_accepts('tools/slurm_train.sh', '--amp')  # passed on to tools/train.py
+    assert not tool_accepts('tools/test.py', '--amp')
+    assert not tool_accepts('tools/analysis_tools/eval_metric.py', '--out')
+
+
+# -- metric keys: test.md's table is what DeepLesionMetric returns ------------------------------
+METRIC_KEY_ROW = re.compile(r'^\| `(deeplesion/[^`]+)` \|', re.MULTILINE)
+
+
+def test_test_md_lists_every_key_the_metric_returns() -> None:
+    import numpy as np
+
+    from mmlesion.evaluation import DeepLesionMetric
+
+    documented = set(METRIC_KEY_ROW.findall((REPO_ROOT / 'docs' / 'en' / 'test.md').read_text()))
+    sample = {
+        'gt_instances': {'bboxes': np.array([[10.0, 10, 30, 30]]), 'labels': np.array([0])},
+        'pred_instances': {
+            'bboxes': np.array([[10.0, 10, 30, 30], [50, 50, 60, 60]]),
+            'scores': np.array([0.9, 0.1]),
+            'labels': np.array([0, 0]),
+        },
+        'lesion_types': np.array([4]),  # liver: the liver_* keys have a value
+        'spacing_mm': (0.8, 0.8),
+    }
+    returned = set()
+    for protocol in ('mmlesion', '3dce', 'mulan', 'mp3d'):
+        for classes in (('lesion',), ('a', 'b', 'c', 'd')):
+            metric = DeepLesionMetric(protocol=protocol)
+            metric.dataset_meta = {'classes': classes}
+            metric.process({}, [sample])
+            keys = metric.evaluate(1)
+            # The per-class keys are documented once, as a pattern.
+            returned |= {
+                'deeplesion/AP_<class>' if key.removeprefix('deeplesion/AP_') in classes else key
+                for key in keys
+            }
+    assert documented == returned

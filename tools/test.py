@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the test split: DeepLesion mAP, AP50, FROC sensitivities.
 
-python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out preds.pkl]
+python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out preds.pkl] [--show-dir DIR]
 
 Only the test split's data need exist. Several processes: bash tools/dist_test.sh.
 """
@@ -30,6 +30,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='dump every prediction to this .pkl file')
     parser.add_argument(
+        '--show-dir',
+        help='save each test slice with its detections and ground truth as a PNG here '
+        '(relative: under <work_dir>/<timestamp>/)',
+    )
+    parser.add_argument(
+        '--show', action='store_true', help='show each test slice with its detections'
+    )
+    parser.add_argument(
+        '--wait-time', type=float, default=2.0, help='seconds each shown slice stays (--show)'
+    )
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -51,6 +62,14 @@ def main() -> None:
         launcher=args.launcher,
         data_root=args.data_root,
     )
+    if args.show or args.show_dir:
+        hook = dict(
+            type='LesionVisualizationHook',
+            test_out_dir=args.show_dir,
+            show=args.show,
+            wait_time=args.wait_time,
+        )
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), hook]
     prepare_distributed(cfg)
     # The Runner would load non-strictly: a checkpoint of another model would leave random
     # weights and still report metrics. Load it here, refusing weights that do not fit.

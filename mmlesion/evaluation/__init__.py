@@ -1,5 +1,6 @@
 """Evaluation: the DeepLesion FROC and COCO mAP as functions, and the registered metric."""
 
+from .dumped_predictions import RescoredPredictions, deeplesion_metric_kwargs, rescore_predictions
 from .functional import (
     DEEPLESION_FPS,
     FROC_PROTOCOLS,
@@ -19,12 +20,15 @@ __all__ = [
     'FROC_PROTOCOLS',
     'DeepLesionMetric',
     'FROCProtocol',
+    'RescoredPredictions',
     'box_overlaps',
     'coco_map',
     'deeplesion_froc',
     'deeplesion_froc_curve',
+    'deeplesion_metric_kwargs',
     'evaluate_subsets',
     'get_froc_protocol',
     'paired_bootstrap',
+    'rescore_predictions',
     'slice_records',
 ]

@@ -32,6 +32,8 @@ def _sample(prediction: dict, info: dict) -> dict:
         'lesion_types': info['lesion_types'],
         'lesion_diameters_mm': info['lesion_diameters_mm'],
         'spacing_mm': info['spacing_mm'],
+        # The '3dce' and 'mulan' protocols check that no Possibly_noisy row is scored.
+        'possibly_noisy': info.get('possibly_noisy'),
     }
 
 

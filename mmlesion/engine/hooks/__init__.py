@@ -1,5 +1,6 @@
 from .flush_denormals_hook import FlushDenormalsHook
 from .hard_negative_mining_hook import HardNegativeMiningHook
+from .lesion_visualization_hook import LesionVisualizationHook
 from .progress_bar_hook import ProgressBarHook
 from .safe_checkpoint_hook import AtomicLocalBackend, SafeCheckpointHook
 from .train_time_budget_hook import TrainTimeBudgetHook
@@ -8,6 +9,7 @@ __all__ = [
     'AtomicLocalBackend',
     'FlushDenormalsHook',
     'HardNegativeMiningHook',
+    'LesionVisualizationHook',
     'ProgressBarHook',
     'SafeCheckpointHook',
     'TrainTimeBudgetHook',

@@ -142,10 +142,16 @@ def deeplesion_froc(
 ) -> np.ndarray:
     """Sensitivity at given false-positive rates (DeepLesion FROC protocol, see module docstring).
 
+    Boxes are 0-based pixel coordinates of the image, as ``DeepLesionDataset`` gives them
+    (``DL_info.csv``'s 1-based ``Bounding_boxes`` minus 1); the protocol measures a box as
+    ``x2 - x1`` (``'mmlesion'``, ``'mp3d'``) or ``x2 - x1 + 1`` (``'3dce'``, ``'mulan'``).
+
     Args:
-        det_boxes: per image, ``(N_i, 4)`` detected boxes ``(x1, y1, x2, y2)``, pixels.
-        det_scores: per image, ``(N_i,)`` detection scores.
-        gt_boxes: per image, ``(M_i, 4)`` ground-truth boxes, pixels.
+        det_boxes: per image, ``(N_i, 4)`` detected boxes ``(x1, y1, x2, y2)``, pixels;
+            ``N_i`` may be 0.
+        det_scores: per image, ``(N_i,)`` detection scores (any real scale, higher = surer).
+        gt_boxes: per image, ``(M_i, 4)`` ground-truth boxes, pixels. ``M_i`` may be 0: the
+            image's detections are all false positives.
         fps: false positives per image at which to read the sensitivity, each ``>= 0``; None:
             the protocol's (0.5, 1, 2, 4, 8, 16 but for ``'mp3d'``).
         iou_thr: a detection hits a box when their overlap is ``>= iou_thr``.
