@@ -59,6 +59,8 @@ COARSE_LESION_TYPES: tuple[str, ...] = (
     'pelvis',
 )
 UNLABELLED_TYPE = -1
+#: ``Coarse_lesion_type`` code of liver lesions (4).
+LIVER_TYPE = COARSE_LESION_TYPES.index('liver') + 1
 
 #: ``Train_Val_Test`` codes.
 SPLIT_CODES: dict[int, str] = {1: 'train', 2: 'val', 3: 'test'}
