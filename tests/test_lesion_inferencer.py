@@ -262,3 +262,12 @@ def test_infer_tool_selects_a_series_and_shows_progress(detector, tmp_path):
     assert done.returncode == 0, done.stderr
     assert '2 slice(s)' in done.stdout
     assert '2/2' in done.stderr and 'slice' in done.stderr  # the progress bar
+
+
+@pytest.mark.parametrize('score_thr', [math.nan, -0.1, 1.5])
+def test_a_score_threshold_outside_zero_one_is_refused(score_thr):
+    # NaN dropped every detection without a word (no score compares >= NaN). Refused before the
+    # checkpoint is read: none is needed here.
+    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    with pytest.raises(ValueError, match=r'score_thr \(--score-thr\) must lie in \[0, 1\]'):
+        LesionInferencer(config, 'no_such_checkpoint.pth', device='cpu', score_thr=score_thr)
