@@ -204,8 +204,8 @@ def read_dicom_series(
         rescale: ``(slope, intercept)`` for headers without them (see :func:`dataset_hu`).
         slice_distance_tolerance: how far the distances between consecutive positions may
             spread, relative to their median (:data:`SLICE_DISTANCE_TOLERANCE`).
-        max_voxels: the largest volume decoded, checked from the headers (slices x Rows x
-            Columns; :func:`~mmlesion.datasets.voxel_budget.check_voxel_budget`).
+        max_voxels: the largest volume decoded, checked from the headers (frames of all files
+            x Rows x Columns; :func:`~mmlesion.datasets.voxel_budget.check_voxel_budget`).
 
     Raises:
         FileNotFoundError: no DICOM image in the folder.
@@ -239,9 +239,8 @@ def read_dicom_series(
     if positions is not None:
         positions = [positions[i] for i in order]
     z_mm = check_series_geometry(folder, files, positions, slice_distance_tolerance)
-    rows = max(declared_shape(ds)[1] for _, ds in files)
-    columns = max(declared_shape(ds)[2] for _, ds in files)
-    check_voxel_budget((len(files), rows, columns), folder, max_voxels)
+    declared = np.array([declared_shape(ds) for _, ds in files])  # (slices, 3)
+    check_voxel_budget((declared[:, 0].sum(), *declared[:, 1:].max(axis=0)), folder, max_voxels)
     slices = [dataset_hu(ds, path, rescale) for path, ds in files]
     shapes = {s.shape for s in slices}
     if len(shapes) > 1:
