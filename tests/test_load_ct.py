@@ -281,8 +281,8 @@ def test_slice_distances_within_the_tolerance_are_accepted(tmp_path):
         ([0.0, 5.0, 5.0, 10.0], None, r'01\.dcm and 02\.dcm lie at the same position \(5 mm'),
         (
             [0.0, 5.0, 10.0],
-            lambda k, ds: setattr(ds, 'InstanceNumber', 7),
-            r'00\.dcm and 01\.dcm have the same InstanceNumber 7',
+            lambda k, ds: (delattr(ds, 'ImagePositionPatient'), setattr(ds, 'InstanceNumber', 7)),
+            r'00\.dcm and 01\.dcm have the same InstanceNumber 7 and no position',
         ),
         (
             [0.0, 5.0, 10.0],
@@ -296,6 +296,12 @@ def test_a_series_that_is_no_regular_stack_is_refused(tmp_path, positions, edit,
     write_series(folder, positions, edit=edit)
     with pytest.raises(ValueError, match=message):
         load_ct_volume(folder)
+
+
+def test_instance_numbers_are_not_read_where_positions_order_the_slices(tmp_path):
+    folder = tmp_path / 'series'
+    write_series(folder, [10.0, 0.0, 5.0], edit=lambda k, ds: setattr(ds, 'InstanceNumber', 1))
+    assert load_ct_volume(folder).slice_names == ('01.dcm', '02.dcm', '00.dcm')
 
 
 def test_pixel_spacing_zero_is_unknown(tmp_path):

@@ -267,10 +267,11 @@ def check_series_geometry(
     """Refuse a series whose slices do not form one regular stack; return its slice distance.
 
     Refused, each with the files or values at fault: two slices at the same position, two
-    slices with the same ``InstanceNumber``, a ``PixelSpacing`` that differs between slices (the
-    first slice's would be taken for all), and distances between consecutive positions that
-    spread by more than ``tolerance`` times their median (missing slices: positions 0, 2, 4,
-    20, 22 mm would be read as a regular 2 mm stack).
+    slices with the same ``InstanceNumber`` when that orders them (no positions in the headers;
+    with positions it is not read), a ``PixelSpacing`` that differs between slices (the first
+    slice's would be taken for all), and distances between consecutive positions that spread by
+    more than ``tolerance`` times their median (missing slices: positions 0, 2, 4, 20, 22 mm
+    would be read as a regular 2 mm stack).
 
     Args:
         folder: the series folder, for the messages.
@@ -286,16 +287,18 @@ def check_series_geometry(
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise ValueError(f'slice_distance_tolerance must be finite and >= 0, got {tolerance!r}')
     names = [path.name for path, _ in files]
-    numbers = [_instance_number(ds) for _, ds in files]
-    seen: dict[int, str] = {}
-    for name, number in zip(names, numbers, strict=True):
-        if number is not None and number in seen:
-            raise ValueError(
-                f'{folder}: {seen[number]} and {name} have the same InstanceNumber {number}: '
-                'a slice stored twice, or two series under one SeriesInstanceUID'
-            )
-        if number is not None:
-            seen[number] = name
+    if positions is None:
+        # InstanceNumber orders the slices only without positions; with them it is not read.
+        seen: dict[int, str] = {}
+        for name, number in zip(names, (_instance_number(ds) for _, ds in files), strict=True):
+            if number is not None and number in seen:
+                raise ValueError(
+                    f'{folder}: {seen[number]} and {name} have the same InstanceNumber {number} '
+                    'and no position: their order is unknown (a slice stored twice, or two '
+                    'series under one SeriesInstanceUID)'
+                )
+            if number is not None:
+                seen[number] = name
 
     spacings = np.array([in_plane_spacing(ds) for _, ds in files], dtype=np.float64)
     differs = ~np.isclose(spacings, spacings[0], rtol=PIXEL_SPACING_RTOL, atol=0, equal_nan=True)
