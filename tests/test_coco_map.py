@@ -152,3 +152,20 @@ def test_inputs_are_checked() -> None:
         coco_map(box, [np.ones(2)], [np.zeros(1, int)], box, [np.zeros(1, int)])
     with pytest.raises(ValueError, match='labels must lie in'):
         coco_map(box, [np.ones(1)], [np.array([3])], box, [np.zeros(1, int)], num_classes=2)
+
+
+def test_a_nan_detection_is_refused_instead_of_scoring_one() -> None:
+    # pycocotools matched a NaN box to the lesion: mAP = AP50 = 1.0.
+    box = [np.array([[0.0, 0.0, 10.0, 10.0]])]
+    label = [np.zeros(1, int)]
+    with pytest.raises(ValueError, match=r'det_boxes\[0\]\[0\] is \[nan, nan, nan, nan\]'):
+        coco_map([np.full((1, 4), np.nan)], [np.ones(1)], label, box, label)
+    with pytest.raises(ValueError, match=r'det_scores\[0\]\[0\] is nan'):
+        coco_map(box, [np.array([np.nan])], label, box, label)
+    with pytest.raises(ValueError, match=r'gt_boxes\[0\]\[0\].*x1 <= x2'):
+        coco_map(box, [np.ones(1)], label, [np.array([[10.0, 0.0, 0.0, 10.0]])], label)
+    with pytest.raises(ValueError, match=r'gt_sizes\[0\]\[0\] is nan: expected no NaN'):
+        coco_map(box, [np.ones(1)], label, box, label, gt_sizes=[np.array([np.nan])])
+    # An infinite size is a size (the last range reaches infinity).
+    result = coco_map(box, [np.ones(1)], label, box, label, gt_sizes=[np.array([np.inf])])
+    assert result['mAP'] == pytest.approx(1.0)

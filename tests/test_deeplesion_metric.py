@@ -244,3 +244,47 @@ def test_metainfo_must_align_with_gt_instances() -> None:
         DeepLesionMetric().process({}, [make_sample([[0, 0, 5, 5]], lesion_types=[4, 5])])
     with pytest.raises(ValueError, match='size_thresholds_mm'):
         DeepLesionMetric(size_thresholds_mm=(30, 10))
+
+
+@pytest.mark.parametrize(
+    ('pred_box', 'score', 'message'),
+    [
+        ([math.nan] * 4, 0.9, r'predicted box 0 is \[nan, nan, nan, nan\]'),
+        ([0, 0, 10, 10], math.nan, r'predicted score 0 is nan'),
+        ([0, 0, math.inf, 10], 0.9, r'predicted box 0 is \[0.0, 0.0, inf, 10.0\]'),
+    ],
+)
+def test_a_nan_prediction_is_refused_naming_its_image(pred_box, score, message) -> None:
+    # A NaN box against a real lesion scored mAP = AP50 = liver mAP = 1.0 and would have been
+    # selected as the best checkpoint: a diverged model is an error, named by its image.
+    sample = make_sample([[0, 0, 10, 10]], [pred_box], [score], img_path='a/b/003.png')
+    with pytest.raises(ValueError, match=rf'DeepLesionMetric: a/b/003\.png: {message}'):
+        evaluate([sample])
+
+
+def test_a_flipped_lesion_is_refused_naming_its_image() -> None:
+    sample = make_sample([[10, 0, 0, 10]], [[0, 0, 10, 10]], [0.9], img_path='s/001.png')
+    with pytest.raises(ValueError, match=r's/001\.png: ground-truth box 0 .*x1 <= x2'):
+        evaluate([sample])
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'message'),
+    [
+        ({'iou_thr': math.nan}, r'iou_thr must lie in \(0, 1\]'),
+        ({'iou_thr': 1.5}, r'iou_thr must lie in \(0, 1\]'),
+        ({'fps': [math.nan]}, 'fps must be finite'),
+        ({'avg_sens_fps': [1, -1]}, 'avg_sens_fps must be finite'),
+    ],
+)
+def test_thresholds_and_rates_are_checked_when_built(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        DeepLesionMetric(**kwargs)
+
+
+def test_unknown_spacing_falls_back_to_pixel_sizes() -> None:
+    sample = make_sample(
+        [[0, 0, 20, 20]], [[0, 0, 20, 20]], [0.9], spacing_mm=(math.nan, math.nan, math.nan)
+    )
+    metrics = evaluate([sample], size_thresholds_mm=(10, 30))
+    assert metrics['mAP_medium'] == pytest.approx(1.0)  # 20 px, not NaN mm

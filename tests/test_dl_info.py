@@ -8,7 +8,13 @@ import pytest
 from conftest import REAL_STYLE_ROWS, base_row, write_csv
 
 from mmlesion.datasets import DeepLesionDataset
-from mmlesion.datasets.dl_info import DL_INFO_COLUMNS, format_row, read_dl_info, write_dl_info
+from mmlesion.datasets.dl_info import (
+    DL_INFO_COLUMNS,
+    DLInfoError,
+    format_row,
+    read_dl_info,
+    write_dl_info,
+)
 from mmlesion.datasets.synthetic import SyntheticConfig, assign_splits, generate_dataset
 from mmlesion.datasets.synthetic.generator import generate_patient
 
@@ -146,3 +152,31 @@ def test_synthetic_boxes_in_memory_are_unchanged_by_the_one_based_file(tmp_path)
         assert [inst['recist_px'] for inst in item['instances']] == [
             six_digits(r.recist_px) for r in rows
         ]
+
+
+@pytest.mark.parametrize(
+    ('old', 'new', 'column', 'expected'),
+    [
+        # Reversed: every neighbour would be clamped to the key slice.
+        ('"103, 115"', '"115, 103"', 'Slice_range', r'first slice index <= the last'),
+        ('"103, 115"', '"103.5, 115"', 'Slice_range', r'expected 2 comma-separated integers'),
+        ('"512, 512"', '"512.5, 512"', 'Image_size', r'expected 2 comma-separated integers'),
+        ('"11.9677, 5.10387"', '"11.9677, -5.1"', 'Lesion_diameters_Pixel_', r'lengths >= 0'),
+        ('F,62,3', 'F,-62,3', 'Patient_age', r'an age >= 0'),
+        ('"0.488281, 0.488281, 5"', '"0.488281, 0.488281, 1e-300"', 'Spacing_mm_px_', '0.1 mm'),
+        ('"0.488281, 0.488281, 5"', '"0.05, 0.488281, 5"', 'Spacing_mm_px_', '0.1 mm'),
+    ],
+)
+def test_values_no_ct_has_are_refused_naming_the_row(tmp_path, old, new, column, expected):
+    bad = REAL_STYLE_ROWS[0].replace(old, new, 1)
+    assert bad != REAL_STYLE_ROWS[0]
+    path = write_csv(tmp_path, [REAL_STYLE_ROWS[2], bad])
+    with pytest.raises(DLInfoError, match=rf"line 3, column '{column}': .*{expected}.*got"):
+        read_dl_info(path)
+
+
+def test_single_slice_range_and_unknown_age_are_fine(tmp_path):
+    row = REAL_STYLE_ROWS[0].replace('"103, 115"', '"109, 109"').replace('F,62,3', 'F,,3')
+    (parsed,) = read_dl_info(write_csv(tmp_path, [row]))
+    assert parsed.slice_range == (109, 109) and parsed.age_years is None
+    assert parsed.image_size == (512, 512) and isinstance(parsed.image_size[0], int)

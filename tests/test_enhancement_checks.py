@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from mmlesion.enhancement._checks import check_clip_limit, check_grid_size, check_images
+from mmlesion.enhancement._checks import (
+    check_clip_limit,
+    check_grid_size,
+    check_images,
+    check_levels,
+)
 
 
 def test_check_images_accepts_finite_float_batches():
@@ -63,3 +68,16 @@ def test_grid_size_is_clamped_to_smaller_side_keeping_gradient_inside():
 def test_grid_size_rejects_below_one_and_non_finite(bad):
     with pytest.raises(ValueError, match='grid_size'):
         check_grid_size(bad, 1, torch.rand(1, 1, 8, 8))
+
+
+def test_check_levels_keeps_none_and_positive_integers():
+    assert check_levels(None) is None
+    assert check_levels(1) == 1 and check_levels(torch.tensor(3)) == 3
+
+
+@pytest.mark.parametrize(
+    ('levels', 'error'), [(0, ValueError), (True, ValueError), (1.0, TypeError)]
+)
+def test_check_levels_rejects_what_the_native_kernel_refuses(levels, error):
+    with pytest.raises(error, match='levels must be an integer >= 1'):
+        check_levels(levels)

@@ -106,6 +106,14 @@ def test_rejects_bad_clip(bad):
         glcae(torch.rand(1, 1, 16, 16), bad, 4)
 
 
+@pytest.mark.parametrize('backend', ['torch', 'auto'])
+@pytest.mark.parametrize(('levels', 'error'), [(0, ValueError), (-2, ValueError), (2.5, TypeError)])
+def test_rejects_bad_levels_on_every_backend(backend, levels, error):
+    # The native kernel refused levels=0; the torch ops ran it without a word.
+    with pytest.raises(error, match=r'levels must be an integer >= 1'):
+        glcae(torch.rand(1, 1, 32, 32), 2.0, 4, levels=levels, backend=backend)
+
+
 def test_rejects_non_finite_images():
     x = torch.rand(1, 1, 16, 16)
     x[0, 0, 3, 3] = float('nan')

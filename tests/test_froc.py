@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from mmlesion.evaluation.functional import deeplesion_froc, deeplesion_froc_curve
+from mmlesion.evaluation.functional import (
+    deeplesion_froc,
+    deeplesion_froc_curve,
+    get_froc_protocol,
+    read_froc_curve,
+)
 from mmlesion.evaluation.functional.froc import box_overlaps
 
 FPS = (0.5, 1, 2, 4, 8, 16)
@@ -221,3 +227,55 @@ def test_inputs_are_checked() -> None:
         deeplesion_froc([np.zeros((2, 6))], [np.zeros(2)], [np.zeros((0, 4))])
     with pytest.raises(ValueError, match='overlap must be one of'):
         deeplesion_froc([np.zeros((0, 4))], [np.zeros(0)], [np.zeros((0, 4))], overlap='dice')
+
+
+# -- values that would be scored silently: NaN / inf inputs, rates and thresholds ----------------
+BOX = np.array([[0.0, 0.0, 10.0, 10.0]])
+
+
+@pytest.mark.parametrize(
+    ('dets', 'scores', 'gts', 'message'),
+    [
+        ([[np.nan, 0, 10, 10]], [0.9], BOX, r'det_boxes\[0\]\[0\] is \[nan, 0.0, 10.0, 10.0\]'),
+        ([[0, 0, np.inf, 10]], [0.9], BOX, r'det_boxes\[0\]\[0\].*expected finite values'),
+        (BOX, [np.nan], BOX, r'det_scores\[0\]\[0\] is nan'),
+        (BOX, [-np.inf], BOX, r'det_scores\[0\]\[0\] is -inf'),
+        (BOX, [0.9], [[0, np.nan, 10, 10]], r'gt_boxes\[0\]\[0\] is \[0.0, nan'),
+        (BOX, [0.9], [[10, 0, 0, 10]], r'gt_boxes\[0\]\[0\].*x1 <= x2 and y1 <= y2'),
+    ],
+)
+def test_non_finite_boxes_scores_and_flipped_lesions_are_refused(dets, scores, gts, message):
+    # A second, valid image first: the message names the image at fault, not the first one.
+    with pytest.raises(ValueError, match=message.replace(r'\[0\]\[0\]', r'\[1\]\[0\]')):
+        deeplesion_froc([BOX, np.asarray(dets)], [[0.5], scores], [BOX, np.asarray(gts)])
+
+
+@pytest.mark.parametrize('fps', [[math.nan], [1, math.inf], [-1]])
+def test_fp_rates_must_be_finite_and_non_negative(fps):
+    # With fps=[nan] every preset used to report a sensitivity of 1.0.
+    with pytest.raises(ValueError, match='finite false-positive rates'):
+        deeplesion_froc([BOX], [[0.9]], [BOX], fps=fps)
+    with pytest.raises(ValueError, match='finite false-positive rates'):
+        read_froc_curve(np.array([1.0]), np.array([1.0]), np.asarray(fps, float), 'step_top')
+
+
+@pytest.mark.parametrize('iou_thr', [math.nan, 0.0, -0.5, 1.5])
+def test_iou_threshold_must_lie_in_zero_one(iou_thr):
+    with pytest.raises(ValueError, match=r'iou_thr must lie in \(0, 1\]'):
+        deeplesion_froc([BOX], [[0.9]], [BOX], iou_thr=iou_thr)
+    assert deeplesion_froc([BOX], [[0.9]], [BOX], fps=[0], iou_thr=1.0) == pytest.approx([1.0])
+
+
+def test_a_custom_protocol_is_checked():
+    nan_rates = replace(get_froc_protocol('mmlesion'), name='custom', fps=(math.nan,))
+    with pytest.raises(ValueError, match=r'FROCProtocol\.fps'):
+        deeplesion_froc([BOX], [[0.9]], [BOX], protocol=nan_rates)
+    nan_offset = replace(get_froc_protocol('3dce'), name='custom', box_size_offset=math.nan)
+    with pytest.raises(ValueError, match=r'FROCProtocol\.box_size_offset'):
+        deeplesion_froc([BOX], [[0.9]], [BOX], protocol=nan_offset)
+
+
+def test_a_zero_width_lesion_is_not_flipped():
+    line = np.array([[5.0, 0.0, 5.0, 10.0]])
+    # Overlap 0 with any box: a miss and a false positive, not an error.
+    assert deeplesion_froc([BOX], [[0.9]], [line], fps=[1]) == pytest.approx([0.0])

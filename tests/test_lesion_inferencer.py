@@ -280,3 +280,12 @@ def test_a_full_disk_keeps_the_previous_runs_predictions(tmp_path, full_disk):
     assert (tmp_path / 'predictions.json').read_text() == first
     assert [r['slice_index'] for r in json.loads(first)] == [0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ct_000.png', 'predictions.json']
+
+
+@pytest.mark.parametrize('score_thr', [math.nan, -0.1, 1.5])
+def test_a_score_threshold_outside_zero_one_is_refused(score_thr):
+    # NaN dropped every detection without a word (no score compares >= NaN). Refused before the
+    # checkpoint is read: none is needed here.
+    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    with pytest.raises(ValueError, match=r'score_thr \(--score-thr\) must lie in \[0, 1\]'):
+        LesionInferencer(config, 'no_such_checkpoint.pth', device='cpu', score_thr=score_thr)

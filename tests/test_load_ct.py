@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import struct
 import warnings
+import zlib
 
 import cv2
 import nibabel
@@ -15,6 +17,8 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from mmlesion.apis import CTVolume, load_ct_input, load_ct_slice, load_ct_volume
+from mmlesion.apis.dicom_reader import read_dicom_series
+from mmlesion.datasets import read_deeplesion_png
 from mmlesion.datasets.dl_info import write_dl_info
 
 CT_SMALL = get_testdata_file('CT_small.dcm')
@@ -45,8 +49,9 @@ def test_rescale_slope_and_intercept_are_applied(tmp_path):
     assert spacing[:2] == pytest.approx((0.7, 0.5))  # (x = columns, y = rows)
 
 
-def write_series(folder, positions_mm, series_uid=None, names=None):
-    """Copies of CT_small at the given slice positions; slice k's pixels are offset by 10 k."""
+def write_series(folder, positions_mm, series_uid=None, names=None, edit=None):
+    """Copies of CT_small at the given slice positions; slice k's pixels are offset by 10 k.
+    ``edit(k, ds)`` changes slice k's header before it is saved."""
     folder.mkdir(parents=True, exist_ok=True)
     series_uid = series_uid or generate_uid()
     for k, z in enumerate(positions_mm):
@@ -56,6 +61,8 @@ def write_series(folder, positions_mm, series_uid=None, names=None):
         ds.ImagePositionPatient = [-158.1, -179.0, float(z)]
         ds.InstanceNumber = 100 - k  # opposite to the position order: must not be used
         ds.PixelData = (ds.pixel_array + np.int16(10 * k)).astype(np.int16).tobytes()
+        if edit is not None:
+            edit(k, ds)
         name = names[k] if names else f'{k:02d}.dcm'
         ds.save_as(folder / name)
     return series_uid
@@ -239,3 +246,165 @@ def test_series_uid_reaches_the_inference_input(tmp_path):
         load_ct_input(folder)
     volume, indices = load_ct_input(folder, series_uid=second)
     assert volume.slice_names == ('b1',) and indices == [0]
+
+
+# -- inputs that were read silently wrong, or crashed without naming the file ------------------
+def test_a_folder_of_dicom_and_png_slices_is_refused_as_mixed(tmp_path):
+    folder = tmp_path / 'mixed'
+    write_series(folder, [0.0, 5.0, 10.0])
+    cv2.imwrite(str(folder / '000.png'), np.full((8, 8), HU_OFFSET, np.uint16))
+    match = r'mixed: holds both DeepLesion PNG slices \(1, e\.g\. 000\.png\) and DICOM files \(3'
+    with pytest.raises(ValueError, match=match):
+        load_ct_volume(folder)
+    with pytest.raises(ValueError, match='holds both'):
+        load_ct_input(folder / '000.png')
+
+
+def test_a_gap_in_the_slice_positions_is_refused_with_the_distances_found(tmp_path):
+    folder = tmp_path / 'gap'
+    write_series(folder, [0.0, 2.0, 4.0, 20.0, 22.0])  # once read as a regular 2 mm stack
+    with pytest.raises(ValueError, match=r'gap: .*range from 2 to 16 mm \(median 2 mm.*02\.dcm'):
+        load_ct_volume(folder)
+    volume = read_dicom_series(folder, slice_distance_tolerance=10)
+    assert volume.spacing_mm[2] == pytest.approx(2.0)
+
+
+def test_slice_distances_within_the_tolerance_are_accepted(tmp_path):
+    folder = tmp_path / 'jitter'
+    write_series(folder, [0.0, 2.5, 5.02, 7.5])  # spread 0.04 mm of 2.5 mm
+    assert load_ct_volume(folder).spacing_mm[2] == pytest.approx(2.5, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ('positions', 'edit', 'message'),
+    [
+        ([0.0, 5.0, 5.0, 10.0], None, r'01\.dcm and 02\.dcm lie at the same position \(5 mm'),
+        (
+            [0.0, 5.0, 10.0],
+            lambda k, ds: (delattr(ds, 'ImagePositionPatient'), setattr(ds, 'InstanceNumber', 7)),
+            r'00\.dcm and 01\.dcm have the same InstanceNumber 7 and no position',
+        ),
+        (
+            [0.0, 5.0, 10.0],
+            lambda k, ds: setattr(ds, 'PixelSpacing', [0.7, 0.7] if k == 2 else [0.5, 0.5]),
+            r'PixelSpacing differs between slices: 00\.dcm has .*0\.5.*02\.dcm has .*0\.7',
+        ),
+    ],
+)
+def test_a_series_that_is_no_regular_stack_is_refused(tmp_path, positions, edit, message):
+    folder = tmp_path / 'series'
+    write_series(folder, positions, edit=edit)
+    with pytest.raises(ValueError, match=message):
+        load_ct_volume(folder)
+
+
+def test_instance_numbers_are_not_read_where_positions_order_the_slices(tmp_path):
+    folder = tmp_path / 'series'
+    write_series(folder, [10.0, 0.0, 5.0], edit=lambda k, ds: setattr(ds, 'InstanceNumber', 1))
+    assert load_ct_volume(folder).slice_names == ('01.dcm', '02.dcm', '00.dcm')
+
+
+def test_pixel_spacing_zero_is_unknown(tmp_path):
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.PixelSpacing = [0, 0]
+    ds.save_as(tmp_path / 'zero.dcm')
+    _, spacing = load_ct_slice(tmp_path / 'zero.dcm')
+    assert math.isnan(spacing[0]) and math.isnan(spacing[1])  # null in predictions.json
+    folder = tmp_path / 'series'
+    write_series(folder, [0.0, 5.0], edit=lambda k, ds: setattr(ds, 'PixelSpacing', [0, 0]))
+    volume = load_ct_volume(folder)
+    assert math.isnan(volume.spacing_mm[0]) and volume.spacing_mm[2] == pytest.approx(5.0)
+
+
+def patch_nifti_header(path, offset, fmt, *values):
+    """Overwrite header fields of an uncompressed ``.nii`` in place (NIfTI-1 layout)."""
+    with open(path, 'r+b') as f:
+        f.seek(offset)
+        f.write(struct.pack('<' + fmt, *values))
+
+
+def test_nifti_pixdim_zero_is_unknown_not_one_millimetre(tmp_path):
+    # Stored axis 0 runs anterior (0.7 mm), axis 1 to the right (0.8 mm): the unknown size
+    # must follow its axis through the reorientation.
+    affine = np.array([[0, 0.8, 0, 0], [0.7, 0, 0, 0], [0, 0, 2.5, 0], [0, 0, 0, 1.0]])
+    path = tmp_path / 'ct.nii'
+    save_nifti(path, np.zeros((5, 6, 4)), affine)
+    assert load_ct_volume(path).spacing_mm == pytest.approx((0.8, 0.7, 2.5))
+    patch_nifti_header(path, 80, 'f', 0.0)  # pixdim[1], axis 0
+    assert nibabel.load(str(path)).header.get_zooms()[0] == 1.0  # what nibabel reports
+    spacing = load_ct_volume(path).spacing_mm
+    assert spacing[0] == pytest.approx(0.8) and math.isnan(spacing[1])
+    assert spacing[2] == pytest.approx(2.5)
+
+
+def test_an_oblique_nifti_warns_naming_the_file(tmp_path):
+    angle = np.radians(10)
+    rotation = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
+    affine = np.eye(4)
+    affine[:3, :3] = rotation @ np.diag([0.8, 0.8, 2.5])
+    save_nifti(tmp_path / 'tilted.nii.gz', np.zeros((6, 6, 3)), affine)
+    with pytest.warns(RuntimeWarning, match=r'tilted\.nii\.gz: the affine is oblique.*10\.0 deg'):
+        load_ct_volume(tmp_path / 'tilted.nii.gz')
+    save_nifti(tmp_path / 'axial.nii.gz', np.zeros((6, 6, 3)), np.diag([0.8, 0.8, 2.5, 1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        load_ct_volume(tmp_path / 'axial.nii.gz')
+
+
+def test_a_nifti_declaring_a_huge_volume_is_refused_from_its_header(tmp_path):
+    path = tmp_path / 'huge.nii'
+    save_nifti(path, np.zeros((4, 4, 2)), np.diag([0.8, 0.8, 2.5, 1]))
+    patch_nifti_header(path, 40, '4h', 3, 30000, 30000, 3000)  # dim[0..3]; the data stays tiny
+    with pytest.raises(ValueError, match=r'huge\.nii: the header declares 30000 x 30000 x 3000'):
+        load_ct_volume(path)
+
+
+def test_the_voxel_budget_can_be_set(tmp_path):
+    path = tmp_path / 'small.nii'
+    save_nifti(path, np.zeros((4, 4, 2)), np.diag([0.8, 0.8, 2.5, 1]))
+    with pytest.raises(ValueError, match=r'32 voxels, more than the budget of 31'):
+        load_ct_volume(path, max_voxels=31)
+    assert len(load_ct_volume(path, max_voxels=32)) == 2
+    with pytest.raises(ValueError, match=r'128 x 128 = 16384 voxels'):
+        load_ct_volume(CT_SMALL, max_voxels=128 * 128 - 1)
+    folder = tmp_path / 'series'
+    write_series(folder, [0.0, 5.0])
+    with pytest.raises(ValueError, match=r'series: the header declares 2 x 128 x 128'):
+        load_ct_volume(folder, max_voxels=2 * 128 * 128 - 1)
+
+
+def test_a_dicom_declaring_a_huge_image_is_refused_before_decoding(tmp_path):
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.Rows, ds.Columns = 60000, 60000  # the pixel data stays 128 x 128
+    ds.save_as(tmp_path / 'huge.dcm')
+    with pytest.raises(ValueError, match=r'huge\.dcm: the header declares 1 x 60000 x 60000'):
+        load_ct_volume(tmp_path / 'huge.dcm')
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk (16-bit grayscale) declaring ``width x height``, then no
+    image data."""
+    fields = struct.pack('>IIBBBBB', width, height, 16, 0, 0, 0, 0)
+    chunk = b'IHDR' + fields
+    ihdr = struct.pack('>I', len(fields)) + chunk + struct.pack('>I', zlib.crc32(chunk))
+    return b'\x89PNG\r\n\x1a\n' + ihdr + b'\x00' * 64
+
+
+def test_a_png_declaring_60000_squared_is_refused_naming_the_file(tmp_path):
+    series = tmp_path / 'Images_png' / '000001_01_01'
+    series.mkdir(parents=True)
+    (series / '000.png').write_bytes(png_header_only(60000, 60000))
+    with pytest.raises(ValueError, match=r'000\.png: the header declares 60000 x 60000'):
+        read_deeplesion_png(str(series / '000.png'))
+    with pytest.raises(ValueError, match=r'000001_01_01: the header declares 1 x 60000 x 60000'):
+        load_ct_volume(series)
+
+
+def test_an_opencv_error_names_the_file(tmp_path):
+    # Within the budget given here, but past OpenCV's own limit: cv2.error, re-raised named.
+    path = tmp_path / 'wide.png'
+    path.write_bytes(png_header_only(40000, 40000))
+    with pytest.raises(ValueError, match=r'cannot decode image .*wide\.png'):
+        read_deeplesion_png(str(path), max_voxels=40000 * 40000)

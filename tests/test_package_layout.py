@@ -70,3 +70,46 @@ def test_apis_does_not_import_the_experiments():
                 assert 'experiments' not in module, f'{path.name} imports {module}'
             elif isinstance(node, ast.Import):
                 assert not any('experiments' in a.name for a in node.names), path.name
+
+
+def mmlesion_imports() -> dict[str, set[str]]:
+    """``{module: mmlesion modules it imports}`` over every module of the package (dotted
+    names, a package by its ``__init__``), with imports at any depth of the file, function-level
+    ones included. Only the module named is counted, not the parent packages Python runs first."""
+    modules = {}
+    for path in PACKAGE.rglob('*.py'):
+        parts = path.relative_to(PACKAGE.parent).with_suffix('').parts
+        modules['.'.join(parts[:-1] if parts[-1] == '__init__' else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == '__init__.py' else name.rpartition('.')[0]
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ''
+                if node.level:
+                    base = package.split('.')[: len(package.split('.')) - node.level + 1]
+                    module = '.'.join([*base, module] if module else base)
+                submodules = [f'{module}.{alias.name}' for alias in node.names]
+                # 'from . import x' names submodules (or a compiled extension), not the package.
+                candidates = submodules if node.module is None else [module, *submodules]
+            elif isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            else:
+                continue
+            imported.update(c for c in candidates if c in modules)
+        graph[name] = imported - {name}
+    return graph
+
+
+def test_no_import_cycle_anywhere_in_mmlesion():
+    graph = mmlesion_imports()
+    assert 'mmlesion.evaluation.functional.weighted_slices' in graph
+    assert find_cycle(graph) is None
+
+
+def test_the_whole_package_graph_sees_relative_and_function_level_imports():
+    graph = mmlesion_imports()
+    bootstrap = graph['mmlesion.evaluation.paired_bootstrap']
+    assert 'mmlesion.evaluation.functional.weighted_slices' in bootstrap
+    assert 'mmlesion.datasets.dl_info' in graph['mmlesion.evaluation.metrics.deeplesion_metric']

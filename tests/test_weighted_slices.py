@@ -3,16 +3,14 @@ the paired bootstrap: seeded, its interval holds the point estimate, a hand-chec
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from mmlesion.evaluation.functional import coco_map, deeplesion_froc
-from mmlesion.evaluation.functional.weighted_slices import WeightedSliceMetrics
-from mmlesion.evaluation.paired_bootstrap import (
-    aligned_results,
-    paired_bootstrap,
-    resample_weights,
-)
+from mmlesion.evaluation.functional.weighted_slices import WeightedSliceMetrics, resample_weights
+from mmlesion.evaluation.paired_bootstrap import aligned_results, paired_bootstrap
 
 
 def random_slices(num_slices: int, seed: int, num_classes: int = 1) -> list[dict]:
@@ -163,3 +161,21 @@ def test_aligned_results_orders_by_slice_and_refuses_different_sets():
     assert [r['v'] for r in ordered['a']] == [2, 1] and [r['v'] for r in ordered['b']] == [3, 4]
     with pytest.raises(ValueError, match="'c' was not evaluated on the same slices"):
         aligned_results({'a': a, 'c': [{'img_path': 'a'}]})
+
+
+def test_non_finite_records_and_rates_are_refused():
+    record = {
+        'gt_bboxes': np.array([[0.0, 0.0, 10.0, 10.0]]),
+        'gt_labels': np.zeros(1, int),
+        'gt_ignore': np.zeros(1, bool),
+        'pred_bboxes': np.array([[np.nan, 0.0, 10.0, 10.0]]),
+        'pred_scores': np.ones(1),
+        'pred_labels': np.zeros(1, int),
+    }
+    with pytest.raises(ValueError, match=r'det_boxes\[0\]\[0\] is \[nan'):
+        WeightedSliceMetrics([record])
+    record['pred_bboxes'] = record['gt_bboxes']
+    with pytest.raises(ValueError, match='avg_sens_fps must be finite'):
+        WeightedSliceMetrics([record], avg_sens_fps=[math.nan])
+    with pytest.raises(ValueError, match=r'iou_thr must lie in \(0, 1\]'):
+        WeightedSliceMetrics([record], iou_thr=math.nan)

@@ -33,6 +33,15 @@ _LOADING_TRANSFORMS = ('LoadDeepLesionSlices', 'LoadAnnotations')
 MAX_RESAMPLED_SIDE = 4096
 
 
+def check_score_thr(score_thr: float) -> float:
+    """``score_thr`` as a float in ``[0, 1]``, the range of the detector's scores: NaN would
+    drop every detection without a word (no score compares ``>=`` NaN)."""
+    value = float(score_thr)
+    if not 0 <= value <= 1:  # False for NaN
+        raise ValueError(f'score_thr (--score-thr) must lie in [0, 1], got {score_thr!r}')
+    return value
+
+
 @dataclass(frozen=True)
 class Detection:
     """One detected lesion, in the original slice's pixels.
@@ -156,7 +165,7 @@ class LesionInferencer:
             config: no enhancement.
         enhancer_config: the enhancer's config file, when the checkpoint carries none.
         device: ``'cpu'``, ``'cuda'``...; default CUDA when available.
-        score_thr: detections below this score are dropped.
+        score_thr: detections below this score are dropped, in ``[0, 1]``.
     """
 
     def __init__(
@@ -175,7 +184,7 @@ class LesionInferencer:
         self.cfg = Config.fromfile(config)
         init_default_scope(self.cfg.get('default_scope', 'mmdet'))
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.score_thr = score_thr
+        self.score_thr = check_score_thr(score_thr)
         self.model = MODELS.build(
             _enhancer_model_config(self.cfg, checkpoint, enhancer_checkpoint, enhancer_config)
         )

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from mmlesion.datasets import read_deeplesion_png, read_dl_info
+from mmlesion.datasets.transforms.load_deeplesion_slices import png_size
+from mmlesion.datasets.voxel_budget import MAX_VOXELS, check_voxel_budget
 
 from .ct_volume import UNKNOWN_SPACING, CTVolume, Spacing, check_spacing
-from .dicom_reader import Rescale, read_dicom_series, read_dicom_slice
+from .dicom_reader import Rescale, has_dicom_preamble, read_dicom_series, read_dicom_slice
 from .nifti_reader import is_nifti, read_nifti_volume
 
 _PNG_SLICE = re.compile(r'^(\d+)\.png$', re.IGNORECASE)
@@ -50,15 +52,26 @@ def _png_spacing(folder: Path, spacing_mm: Spacing | None, dl_info: str | Path |
 
 
 def read_deeplesion_series(
-    folder: str | Path, spacing_mm: Spacing | None = None, dl_info: str | Path | None = None
+    folder: str | Path,
+    spacing_mm: Spacing | None = None,
+    dl_info: str | Path | None = None,
+    max_voxels: int = MAX_VOXELS,
 ) -> CTVolume:
     """A DeepLesion series folder (``000.png``, ``001.png``, ...) as a :class:`CTVolume`.
 
     Indices between the first and last stored slice that are missing on disk take the nearest
     stored slice (with a warning), so that slice ``i`` of the volume is file index
-    ``first + i``.
+    ``first + i``. The volume's size is checked against ``max_voxels`` from the PNG headers
+    before any slice is decoded.
+
+    Raises:
+        FileNotFoundError: no ``NNN.png`` in the folder.
+        ValueError: the folder also holds DICOM files (:func:`check_one_kind`), more voxels
+            than ``max_voxels``, slices of different sizes, or a slice
+            :func:`~mmlesion.datasets.transforms.read_deeplesion_png` refuses.
     """
     folder = Path(folder)
+    check_one_kind(folder)
     stored = {
         int(match.group(1)): path
         for path in folder.iterdir()
@@ -68,12 +81,15 @@ def read_deeplesion_series(
         raise FileNotFoundError(f'{folder}: no DeepLesion slice (NNN.png) found')
     indices = sorted(stored)
     first, last = indices[0], indices[-1]
+    sizes = [size for path in stored.values() if (size := png_size(str(path)))]
+    largest = max(sizes, key=lambda size: size[0] * size[1], default=(0, 0))
+    check_voxel_budget((last - first + 1, *largest), folder, max_voxels)
     available = np.asarray(indices)
     slices, names, missing = [], [], 0
     for index in range(first, last + 1):
         nearest = int(available[np.argmin(np.abs(available - index))])
         missing += nearest != index
-        slices.append(read_deeplesion_png(str(stored[nearest])))
+        slices.append(read_deeplesion_png(str(stored[nearest]), max_voxels))
         names.append(f'{index:03d}.png')
     if missing:
         warnings.warn(
@@ -97,12 +113,37 @@ def _is_png_folder(folder: Path) -> bool:
     return any(_PNG_SLICE.match(p.name) for p in folder.iterdir())
 
 
+def check_one_kind(folder: Path) -> None:
+    """Refuse a folder holding both DeepLesion PNG slices and DICOM files.
+
+    Which of the two is the series cannot be told: read as PNGs, a stray ``000.png`` would
+    stand for a whole DICOM series. Only PNG folders are scanned (132 bytes of each other
+    file): a DICOM folder without ``NNN.png`` is never mixed.
+
+    Raises:
+        ValueError: naming both kinds found, with a count and an example of each.
+    """
+    pngs, others = [], []
+    for path in sorted(folder.iterdir()):
+        (pngs if _PNG_SLICE.match(path.name) else others).append(path)
+    if not pngs:
+        return
+    dicoms = [path for path in others if path.is_file() and has_dicom_preamble(path)]
+    if dicoms:
+        raise ValueError(
+            f'{folder}: holds both DeepLesion PNG slices ({len(pngs)}, e.g. {pngs[0].name}) '
+            f'and DICOM files ({len(dicoms)}, e.g. {dicoms[0].name}); a folder must hold one '
+            'series of one kind: move the other files out'
+        )
+
+
 def load_ct_volume(
     path: str | Path,
     spacing_mm: Spacing | None = None,
     dl_info: str | Path | None = None,
     series_uid: str | None = None,
     rescale: Rescale | None = None,
+    max_voxels: int = MAX_VOXELS,
 ) -> CTVolume:
     """Every slice of a CT input as a :class:`CTVolume`.
 
@@ -114,11 +155,16 @@ def load_ct_volume(
         dl_info: ``DL_info.csv`` to take a DeepLesion series' spacing from.
         series_uid: the DICOM series to read from a folder holding several.
         rescale: ``(slope, intercept)`` for DICOM headers without RescaleSlope/Intercept.
+        max_voxels: the largest volume read, checked from the headers before any pixel
+            (:func:`~mmlesion.datasets.voxel_budget.check_voxel_budget`).
 
     Raises:
         FileNotFoundError: ``path`` does not exist, or a folder holds no slice.
-        ValueError: a ``spacing_mm`` that is not three positive sizes, or a DICOM file
-            :func:`~.dicom_reader.dataset_hu` refuses (not CT, no rescale).
+        ValueError: a ``spacing_mm`` that is not three positive sizes, a folder holding both
+            PNG slices and DICOM files, a DICOM series whose geometry
+            :func:`~.dicom_reader.check_series_geometry` refuses, a DICOM file
+            :func:`~.dicom_reader.dataset_hu` refuses (not CT, no rescale), or an input
+            declaring more than ``max_voxels`` voxels.
     """
     path = Path(path)
     if spacing_mm is not None:
@@ -127,17 +173,17 @@ def load_ct_volume(
         raise FileNotFoundError(f'CT input not found: {path}')
     if path.is_dir():
         if _is_png_folder(path):
-            return read_deeplesion_series(path, spacing_mm, dl_info)
-        volume = read_dicom_series(path, series_uid, rescale)
+            return read_deeplesion_series(path, spacing_mm, dl_info, max_voxels)
+        volume = read_dicom_series(path, series_uid, rescale, max_voxels=max_voxels)
     elif is_nifti(path):
-        volume = read_nifti_volume(path)
+        volume = read_nifti_volume(path, max_voxels)
     elif path.suffix.lower() == '.png':
-        hu = read_deeplesion_png(str(path))
+        hu = read_deeplesion_png(str(path), max_voxels)
         return CTVolume(
             hu[None], _png_spacing(path.parent, spacing_mm, dl_info), (path.name,), str(path)
         )
     else:
-        hu, spacing = read_dicom_slice(path, rescale)
+        hu, spacing = read_dicom_slice(path, rescale, max_voxels)
         volume = CTVolume(hu[None], spacing, (path.name,), str(path))
     if spacing_mm is not None:
         volume = CTVolume(volume.hu, spacing_mm, volume.slice_names, volume.source)
@@ -179,19 +225,20 @@ def load_ct_input(
     dl_info: str | Path | None = None,
     series_uid: str | None = None,
     rescale: Rescale | None = None,
+    max_voxels: int = MAX_VOXELS,
 ) -> tuple[CTVolume, list[int]]:
     """The volume an inference input belongs to, and which of its slices to detect on.
 
     A DeepLesion PNG brings its series folder along (its neighbours make the 2.5D input) and
     names its own slice; a folder or volume names ``slice_indices`` (default: all).
-    ``series_uid``, ``rescale``: see :func:`load_ct_volume`.
+    ``series_uid``, ``rescale``, ``max_voxels``: see :func:`load_ct_volume`.
     """
     path = Path(path)
     match = _PNG_SLICE.match(path.name)
     if path.is_file() and match:
-        volume = read_deeplesion_series(path.parent, spacing_mm, dl_info)
+        volume = read_deeplesion_series(path.parent, spacing_mm, dl_info, max_voxels)
         return volume, [volume.slice_names.index(f'{int(match.group(1)):03d}.png')]
-    volume = load_ct_volume(path, spacing_mm, dl_info, series_uid, rescale)
+    volume = load_ct_volume(path, spacing_mm, dl_info, series_uid, rescale, max_voxels)
     indices = list(range(len(volume))) if slice_indices is None else list(slice_indices)
     for index in indices:
         if not 0 <= index < len(volume):

@@ -15,6 +15,7 @@ from mmengine.logging import print_log
 
 from .dl_info import (
     COARSE_LESION_TYPES,
+    LIVER_TYPE,
     RELEASE_COORDINATE_BASE,
     UNLABELLED_TYPE,
     LesionRow,
@@ -26,7 +27,6 @@ from .transforms.load_deeplesion_slices import png_size
 
 CLASS_MODES = ('agnostic', 'coarse_type')
 NOISY_LESION_POLICIES = ('keep', 'ignore', 'drop')
-LIVER_TYPE = COARSE_LESION_TYPES.index('liver') + 1
 
 
 @DATASETS.register_module()

@@ -62,6 +62,8 @@ COARSE_LESION_TYPES: tuple[str, ...] = (
     'pelvis',
 )
 UNLABELLED_TYPE = -1
+#: ``Coarse_lesion_type`` code of liver lesions (4).
+LIVER_TYPE = COARSE_LESION_TYPES.index('liver') + 1
 
 #: ``Train_Val_Test`` codes.
 SPLIT_CODES: dict[int, str] = {1: 'train', 2: 'val', 3: 'test'}
@@ -73,6 +75,12 @@ HU_OFFSET = 32768
 #: (see the module docstring). ``0`` reads and writes the cells unshifted.
 RELEASE_COORDINATE_BASE = 1
 COORDINATE_BASES = (0, 1)
+
+#: The smallest pixel spacing or slice interval accepted, mm. Clinical CT pixels and slice
+#: intervals are tenths of a millimetre and more; a smaller value is a unit or typing error
+#: (1e-300 mm would put every neighbour slice on the key slice, or make a resampled slice
+#: astronomically large).
+MIN_SPACING_MM = 0.1
 
 
 class DLInfoError(ValueError):
@@ -168,6 +176,13 @@ class _RowParser:
             raise self.error(column, 'expected an integer')
         return int(number)
 
+    def integers(self, column: str, count: int) -> tuple[int, ...]:
+        """``count`` comma-separated whole numbers (``"512, 512"``; ``"512.5"`` is refused)."""
+        values = self.numbers(column, count)
+        if any(v != int(v) for v in values):
+            raise self.error(column, f'expected {count} comma-separated integers')
+        return tuple(int(v) for v in values)
+
     def numbers(self, column: str, count: int) -> tuple[float, ...]:
         parts = self.text(column).split(',')
         if len(parts) != count:
@@ -216,14 +231,23 @@ def _parse_row(path: Path, line: int, cells: dict[str, str], base: int) -> Lesio
     if noisy not in (0, 1):
         raise p.error('Possibly_noisy', 'expected 0 or 1')
 
-    slice_range = p.numbers('Slice_range', 2)
-    image_size = p.numbers('Image_size', 2)
+    slice_range = p.integers('Slice_range', 2)
+    if slice_range[0] > slice_range[1]:
+        # Read as given, every neighbour would be clamped to the key slice.
+        raise p.error('Slice_range', 'expected the first slice index <= the last one')
+    image_size = p.integers('Image_size', 2)
     window = p.numbers('DICOM_windows', 2)
     spacing = p.numbers('Spacing_mm_px_', 3)
-    if min(spacing) <= 0:
-        raise p.error('Spacing_mm_px_', 'expected positive spacings in mm')
+    if min(spacing) < MIN_SPACING_MM:
+        raise p.error('Spacing_mm_px_', f'expected spacings of at least {MIN_SPACING_MM} mm')
     if min(image_size) < 1:
         raise p.error('Image_size', 'expected a positive size in pixels')
+    diameters = p.numbers('Lesion_diameters_Pixel_', 2)
+    if min(diameters) < 0:
+        raise p.error('Lesion_diameters_Pixel_', 'expected lengths >= 0 in pixels')
+    age = p.optional_number('Patient_age')
+    if age is not None and age < 0:
+        raise p.error('Patient_age', 'expected an age >= 0 in years, or an empty cell')
     gender = p.text('Patient_gender')
     key_slice_index = p.integer('Key_slice_index')
     if key_slice_index != int(slice_part):
@@ -239,16 +263,16 @@ def _parse_row(path: Path, line: int, cells: dict[str, str], base: int) -> Lesio
         key_slice_index=key_slice_index,
         recist_px=p.pixel_coordinates('Measurement_coordinates', 8, base),
         bbox_px=p.pixel_coordinates('Bounding_boxes', 4, base),  # type: ignore[arg-type]
-        diameters_px=p.numbers('Lesion_diameters_Pixel_', 2),  # type: ignore[arg-type]
+        diameters_px=diameters,  # type: ignore[arg-type]
         normalized_location=p.numbers('Normalized_lesion_location', 3),  # type: ignore[arg-type]
         coarse_type=coarse_type,
         possibly_noisy=bool(noisy),
-        slice_range=(int(slice_range[0]), int(slice_range[1])),
+        slice_range=slice_range,  # type: ignore[arg-type]
         spacing_mm=spacing,  # type: ignore[arg-type]
-        image_size=(int(image_size[0]), int(image_size[1])),
+        image_size=image_size,  # type: ignore[arg-type]
         dicom_window_hu=window,  # type: ignore[arg-type]
         gender=gender if gender in ('M', 'F') else '',
-        age_years=p.optional_number('Patient_age'),
+        age_years=age,
         split=SPLIT_CODES[split_code],
         line=line,
     )

@@ -6,10 +6,13 @@ Inner functions trust their inputs; everything they need to trust is established
 * ``clip_limit`` becomes a ``(B,)`` tensor of finite values ``> 0`` (an error otherwise);
 * ``grid_size`` becomes a ``(B,)`` tensor of finite values ``>= 1``, clamped to the smaller
   image side (an error below 1);
+* ``levels`` of the fusion pyramid is None or an integer ``>= 1``, on every backend;
 * half-precision images are processed in float32 (:func:`as_working_precision`).
 """
 
 from __future__ import annotations
+
+import operator
 
 import torch
 from torch import Tensor
@@ -84,3 +87,20 @@ def check_grid_size(grid_size: BatchParam, batch: int, like: Tensor) -> Tensor:
     if not bool((torch.isfinite(grid) & (grid >= 1)).all()):
         raise ValueError(f'grid_size must be finite and >= 1, got {grid.tolist()}')
     return grid.clamp(max=min(like.shape[-2:]))
+
+
+def check_levels(levels: int | None) -> int | None:
+    """Return ``levels`` (pyramid levels, base included) as an int, or None for the default.
+
+    Raises below 1 or when not an integer, as the native kernel does: the torch pyramid would
+    otherwise run ``levels=0`` without a word.
+    """
+    if levels is None:
+        return None
+    try:
+        value = operator.index(levels)
+    except TypeError:
+        raise TypeError(f'levels must be an integer >= 1 or None, got {levels!r}') from None
+    if isinstance(levels, bool) or value < 1:
+        raise ValueError(f'levels must be an integer >= 1 or None, got {levels!r}')
+    return value

@@ -28,6 +28,7 @@ from ._checks import (
     check_clip_limit,
     check_grid_size,
     check_images,
+    check_levels,
 )
 from ._chunks import map_chunks
 from .clahe import clahe_images
@@ -81,7 +82,7 @@ def glcae(
         grid_size: CLAHE tiles per side: a number or ``(B,)`` tensor ``>= 1``, clamped to
             ``min(H, W)``; fractional values blend the neighbouring integer grids, so it may
             require grad.
-        levels: Fusion pyramid levels (base included);
+        levels: Fusion pyramid levels (base included), an integer ``>= 1``;
             :func:`~.laplacian_pyramid.default_levels` if None.
         exact: OpenCV's CLAHE tables (True) or their interpolation between integer clip
             counts (False), see :mod:`.clahe_lut`.
@@ -98,6 +99,7 @@ def glcae(
         ``(B, C)`` float64 ``lam`` per channel (detached).
     """
     check_images(x)
+    levels = check_levels(levels)
     batch, channels, height, width = x.shape
     work = as_working_precision(x)
     clip = check_clip_limit(clip_limit, batch, work).repeat_interleave(channels)

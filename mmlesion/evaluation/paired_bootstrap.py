@@ -19,16 +19,6 @@ from .functional.weighted_slices import WeightedSliceMetrics
 BOOTSTRAP_METRICS = {'map': 'mAP', 'froc_avg': 'avg_sens'}
 
 
-def resample_weights(num_slices: int, num_resamples: int, seed: int) -> np.ndarray:
-    """``(num_resamples, num_slices)`` int multiplicities: each row draws ``num_slices`` slices
-    with replacement (numpy's ``default_rng(seed)``, so the same seed gives the same rows)."""
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, num_slices, size=(num_resamples, num_slices))
-    offsets = np.arange(num_resamples)[:, None] * num_slices
-    counts = np.bincount((draws + offsets).ravel(), minlength=num_resamples * num_slices)
-    return counts.reshape(num_resamples, num_slices)
-
-
 def paired_bootstrap(
     method: WeightedSliceMetrics,
     reference: WeightedSliceMetrics,
@@ -36,7 +26,8 @@ def paired_bootstrap(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict:
-    """Percentile intervals of ``method − reference`` on mAP and average FROC sensitivity.
+    """Percentile intervals of ``method − reference`` on mAP and average FROC sensitivity,
+    both scored on the rows of :func:`~.functional.weighted_slices.resample_weights`.
 
     Args:
         method, reference: the two methods' predictions on the same slices, in the same order.

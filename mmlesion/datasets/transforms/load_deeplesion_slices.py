@@ -11,25 +11,39 @@ from mmdet.registry import TRANSFORMS
 from mmengine.logging import print_log
 
 from ..dl_info import HU_OFFSET
+from ..voxel_budget import MAX_VOXELS, check_voxel_budget
 from .neighbour_slices import stack_neighbours
 
 
-def read_deeplesion_png(path: str) -> np.ndarray:
+def read_deeplesion_png(path: str, max_voxels: int = MAX_VOXELS) -> np.ndarray:
     """Read one DeepLesion slice as HU.
+
+    The size the PNG header declares is checked against ``max_voxels`` before the image is
+    decoded (:func:`~mmlesion.datasets.voxel_budget.check_voxel_budget`); the file is read once.
 
     Args:
         path: a 16-bit single-channel PNG storing HU + 32768.
+        max_voxels: the largest image decoded, pixels.
 
     Returns:
         float32 array ``(H, W)`` in HU.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file cannot be decoded, or is not a 16-bit single-channel PNG.
+        ValueError: the header declares more than ``max_voxels`` pixels, the file cannot be
+            decoded (OpenCV's error is re-raised with the file's name), or it is not a 16-bit
+            single-channel PNG.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'DeepLesion slice not found: {path}')
-    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    data = np.fromfile(path, dtype=np.uint8)
+    size = png_header_size(data[:_PNG_HEADER_BYTES].tobytes())
+    if size is not None:
+        check_voxel_budget(size, path, max_voxels)
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        raise ValueError(f'cannot decode image {path}: {error}') from error
     if raw is None:
         raise ValueError(f'cannot decode image (corrupt or not a PNG): {path}')
     if raw.dtype != np.uint16 or raw.ndim != 2:
@@ -42,6 +56,18 @@ def read_deeplesion_png(path: str) -> np.ndarray:
 
 
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+#: The signature (8 bytes), then the IHDR chunk's length and type (8) and width and height (8).
+_PNG_HEADER_BYTES = 24
+
+
+def png_header_size(head: bytes) -> tuple[int, int] | None:
+    """``(height, width)`` pixels from a PNG file's first 24 bytes (the IHDR chunk, which the
+    format puts first); None when they are not a PNG header."""
+    if len(head) < _PNG_HEADER_BYTES or not head.startswith(_PNG_SIGNATURE):
+        return None
+    if head[12:16] != b'IHDR':
+        return None
+    return int.from_bytes(head[20:24], 'big'), int.from_bytes(head[16:20], 'big')
 
 
 def png_size(path: str) -> tuple[int, int] | None:
@@ -49,12 +75,9 @@ def png_size(path: str) -> tuple[int, int] | None:
     missing or not a PNG (loading it later says why)."""
     try:
         with open(path, 'rb') as f:
-            head = f.read(24)
+            return png_header_size(f.read(_PNG_HEADER_BYTES))
     except OSError:
         return None
-    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b'IHDR':
-        return None
-    return int.from_bytes(head[20:24], 'big'), int.from_bytes(head[16:20], 'big')
 
 
 def slice_path(series_dir: str, index: int) -> str:

@@ -27,7 +27,15 @@ from numpy.typing import ArrayLike
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from ._inputs import as_boxes, as_vector, check_num_images
+from ._inputs import (
+    as_boxes,
+    as_vector,
+    check_num_images,
+    check_per_image,
+    finite_ordered_boxes,
+    finite_rows,
+    not_nan,
+)
 
 #: The range that keeps every box; the 'all' row of COCOeval.
 ALL_SIZES: tuple[float, float] = (0.0, math.inf)
@@ -70,6 +78,12 @@ def coco_map(
         with ``classwise``, ``'per_class_AP'``: ``(num_classes,)`` float64. A value is NaN where
         there is no ground truth to score (no box, or none of that class or size); pycocotools
         writes -1 there.
+
+    Raises:
+        ValueError: inputs of different lengths or shapes, a NaN or infinite box or score, a
+            flipped ground-truth box (``x2 < x1`` or ``y2 < y1``), a NaN size, or a label
+            outside ``[0, num_classes)`` (each named). pycocotools would score a NaN detection
+            as a hit.
     """
     gt_coco, det_coco = _to_coco(
         det_boxes,
@@ -137,11 +151,19 @@ def _to_coco(
         gt_sizes=gt_sizes,
         det_sizes=det_sizes,
     )
-    gt_anns = _annotations(gt_boxes, gt_labels, gt_sizes, 'gt', num_images)
-    det_anns = _annotations(det_boxes, det_labels, det_sizes, 'det', num_images)
+    dets = [as_boxes(det_boxes[i], f'det_boxes[{i}]') for i in range(num_images)]
+    gts = [as_boxes(gt_boxes[i], f'gt_boxes[{i}]') for i in range(num_images)]
+    scores = [
+        as_vector(det_scores[i], len(dets[i]), np.float64, f'det_scores[{i}]')
+        for i in range(num_images)
+    ]
+    check_per_image(dets, 'det_boxes', finite_rows)
+    check_per_image(scores, 'det_scores', finite_rows)
+    check_per_image(gts, 'gt_boxes', finite_ordered_boxes)
+    gt_anns = _annotations(gts, gt_labels, gt_sizes, 'gt')
+    det_anns = _annotations(dets, det_labels, det_sizes, 'det')
     for i in range(num_images):
-        scores = as_vector(det_scores[i], len(det_anns[i]), np.float64, f'det_scores[{i}]')
-        for ann, score in zip(det_anns[i], scores.tolist(), strict=True):
+        for ann, score in zip(det_anns[i], scores[i].tolist(), strict=True):
             ann['score'] = score
         if gt_ignore is None:
             crowd = np.zeros(len(gt_anns[i]), dtype=bool)
@@ -173,22 +195,27 @@ def _to_coco(
 
 
 def _annotations(
-    boxes: Sequence[ArrayLike],
+    boxes: list[np.ndarray],
     labels: Sequence[ArrayLike],
     sizes: Sequence[ArrayLike] | None,
     name: str,
-    num_images: int,
 ) -> list[list[dict]]:
-    """Per image, COCO annotation dicts (without ids, scores or crowd flags) of the boxes."""
+    """Per image, COCO annotation dicts (without ids, scores or crowd flags) of the checked
+    ``(K_i, 4)`` boxes."""
+    per_image_sizes = []
+    for i, image_boxes in enumerate(boxes):
+        if sizes is None:
+            per_image_sizes.append(np.prod(image_boxes[:, 2:] - image_boxes[:, :2], axis=1))
+        else:
+            per_image_sizes.append(
+                as_vector(sizes[i], len(image_boxes), np.float64, f'{name}_sizes[{i}]')
+            )
+    # A NaN size lies in no range and so is never ignored: it would count in every one.
+    check_per_image(per_image_sizes, f'{name}_sizes', not_nan)
     per_image = []
-    for i in range(num_images):
-        image_boxes = as_boxes(boxes[i], f'{name}_boxes[{i}]')
+    for i, (image_boxes, image_sizes) in enumerate(zip(boxes, per_image_sizes, strict=True)):
         image_labels = as_vector(labels[i], len(image_boxes), np.int64, f'{name}_labels[{i}]')
         xywh = np.hstack([image_boxes[:, :2], image_boxes[:, 2:] - image_boxes[:, :2]])
-        if sizes is None:
-            image_sizes = xywh[:, 2] * xywh[:, 3]
-        else:
-            image_sizes = as_vector(sizes[i], len(image_boxes), np.float64, f'{name}_sizes[{i}]')
         per_image.append(
             [
                 {'image_id': i, 'category_id': int(label) + 1, 'bbox': box, 'area': float(size)}

@@ -37,7 +37,16 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._inputs import as_boxes, as_vector, check_num_images
+from ._inputs import (
+    as_boxes,
+    as_vector,
+    check_fp_rates,
+    check_iou_thr,
+    check_num_images,
+    check_per_image,
+    finite_ordered_boxes,
+    finite_rows,
+)
 from .froc_protocols import FROCProtocol, get_froc_protocol
 
 OVERLAP_MODES: tuple[str, ...] = ('iou', 'iobb')
@@ -91,7 +100,7 @@ def deeplesion_froc_curve(
         det_boxes: per image, ``(N_i, 4)`` detected boxes ``(x1, y1, x2, y2)``, pixels.
         det_scores: per image, ``(N_i,)`` detection scores (any real scale, higher = surer).
         gt_boxes: per image, ``(M_i, 4)`` ground-truth boxes, pixels. ``M_i`` may be 0.
-        iou_thr: a detection hits a box when their overlap is ``>= iou_thr``.
+        iou_thr: a detection hits a box when their overlap is ``>= iou_thr``, in ``(0, 1]``.
         overlap: ``'iou'`` or ``'iobb'`` (intersection over the detected box's area).
         gt_ignore: per image, ``(M_i,)`` bool, True where the ground-truth box is an ignore region
             rather than a lesion. None: every box is a lesion.
@@ -103,8 +112,15 @@ def deeplesion_froc_curve(
         ``N = sum(N_i)``: after the k-th detection (descending score, stable order), the false
         positives so far divided by the number of images, the fraction of lesions found so far
         (all NaN when there is no lesion), and that detection's score.
+
+    Raises:
+        ValueError: inputs of different lengths or shapes, a NaN or infinite box or score, a
+            flipped ground-truth box (``x2 < x1`` or ``y2 < y1``), or ``iou_thr`` outside
+            ``(0, 1]`` (each named).
     """
-    dets, scores, gts, ignores = _check_inputs(det_boxes, det_scores, gt_boxes, gt_ignore, overlap)
+    dets, scores, gts, ignores = _check_inputs(
+        det_boxes, det_scores, gt_boxes, gt_ignore, overlap, iou_thr
+    )
     offset = get_froc_protocol(protocol).box_size_offset
     num_images = len(dets)
     num_lesions = sum(int((~ignore).sum()) for ignore in ignores)
@@ -152,8 +168,8 @@ def deeplesion_froc(
         det_scores: per image, ``(N_i,)`` detection scores (any real scale, higher = surer).
         gt_boxes: per image, ``(M_i, 4)`` ground-truth boxes, pixels. ``M_i`` may be 0: the
             image's detections are all false positives.
-        fps: false positives per image at which to read the sensitivity, each ``>= 0``; None:
-            the protocol's (0.5, 1, 2, 4, 8, 16 but for ``'mp3d'``).
+        fps: false positives per image at which to read the sensitivity, each finite and
+            ``>= 0``; None: the protocol's (0.5, 1, 2, 4, 8, 16 but for ``'mp3d'``).
         iou_thr: a detection hits a box when their overlap is ``>= iou_thr``.
         overlap: ``'iou'`` or ``'iobb'`` (intersection over the detected box's area).
         gt_ignore: per image, ``(M_i,)`` bool, True where the box is an ignore region.
@@ -167,11 +183,13 @@ def deeplesion_froc(
         not read off the curve (with ``'mmlesion'``: every rate above its last point, e.g. all
         of them when there is no false positive at all), and everywhere when there is no
         detection or no lesion.
+
+    Raises:
+        ValueError: an FP rate that is not finite and ``>= 0``, or what
+            :func:`deeplesion_froc_curve` refuses.
     """
     preset = get_froc_protocol(protocol)
-    fps = np.asarray(preset.fps if fps is None else fps, dtype=np.float64).reshape(-1)
-    if (fps < 0).any():
-        raise ValueError(f'fps must be >= 0, got {fps.tolist()}')
+    fps = check_fp_rates(preset.fps if fps is None else fps)
     fp_per_image, sensitivity, _ = deeplesion_froc_curve(
         det_boxes,
         det_scores,
@@ -200,6 +218,7 @@ def read_froc_curve(
     Returns:
         ``(K,)`` float64 sensitivities, NaN where the reading gives none.
     """
+    fps = check_fp_rates(fps)
     last_rate = fp_per_image[-1]
     if reading == 'step_top':
         # The last point at or below the rate (the top of a vertical rise), (0, 0) before any.
@@ -261,10 +280,15 @@ def _check_inputs(
     gt_boxes: Sequence[ArrayLike],
     gt_ignore: Sequence[ArrayLike] | None,
     overlap: str,
+    iou_thr: float | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Convert the per-image inputs to float64/bool arrays, checking their lengths and shapes."""
+    """Convert the per-image inputs to float64/bool arrays, checking their lengths and shapes,
+    that boxes and scores are finite, that ground-truth boxes are not flipped and, when given,
+    that ``iou_thr`` lies in ``(0, 1]``."""
     if overlap not in OVERLAP_MODES:
         raise ValueError(f'overlap must be one of {OVERLAP_MODES}, got {overlap!r}')
+    if iou_thr is not None:
+        check_iou_thr(iou_thr)
     num_images = check_num_images(
         det_boxes=det_boxes, det_scores=det_scores, gt_boxes=gt_boxes, gt_ignore=gt_ignore
     )
@@ -277,4 +301,7 @@ def _check_inputs(
             ignores.append(np.zeros(len(gts[-1]), dtype=bool))
         else:
             ignores.append(as_vector(gt_ignore[i], len(gts[-1]), bool, f'gt_ignore[{i}]'))
+    check_per_image(dets, 'det_boxes', finite_rows)
+    check_per_image(scores, 'det_scores', finite_rows)
+    check_per_image(gts, 'gt_boxes', finite_ordered_boxes)
     return dets, scores, gts, ignores

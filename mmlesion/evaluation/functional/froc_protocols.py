@@ -45,6 +45,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._inputs import check_fp_rates, check_offset
+
 #: False positives per image at which the DeepLesion literature reports sensitivity.
 DEEPLESION_FPS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 16)
 #: The rates averaged into the literature's "average sensitivity".
@@ -126,12 +128,17 @@ FROC_PROTOCOLS: dict[str, FROCProtocol] = {
 
 
 def get_froc_protocol(protocol: str | FROCProtocol) -> FROCProtocol:
-    """The preset named ``protocol`` (one of :data:`FROC_PROTOCOLS`), or ``protocol`` itself."""
+    """The preset named ``protocol`` (one of :data:`FROC_PROTOCOLS`), or ``protocol`` itself
+    once its fields are checked (a known reading, finite FP rates ``>= 0``, a finite box size
+    offset ``>= 0``)."""
     if isinstance(protocol, FROCProtocol):
         if protocol.reading not in READINGS:
             raise ValueError(
                 f'FROCProtocol.reading must be one of {READINGS}, got {protocol.reading!r}'
             )
+        check_fp_rates(protocol.fps, 'FROCProtocol.fps')
+        check_fp_rates(protocol.avg_sens_fps, 'FROCProtocol.avg_sens_fps')
+        check_offset(protocol.box_size_offset, 'FROCProtocol.box_size_offset')
         return protocol
     if protocol not in FROC_PROTOCOLS:
         raise ValueError(f'protocol must be one of {tuple(FROC_PROTOCOLS)}, got {protocol!r}')

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 from pycocotools.cocoeval import COCOeval
 
+from ._inputs import check_fp_rates
 from .coco_map import _to_coco
 from .froc import _check_inputs, _match_image
 from .froc_protocols import get_froc_protocol
@@ -40,6 +41,16 @@ DEFAULT_PROTOCOL = get_froc_protocol('mmlesion')
 
 #: Elements of one working array (resamples × detections), ~16 MB of float64.
 CHUNK_ELEMENTS = 2_000_000
+
+
+def resample_weights(num_slices: int, num_resamples: int, seed: int) -> np.ndarray:
+    """``(num_resamples, num_slices)`` int multiplicities: each row draws ``num_slices`` slices
+    with replacement (numpy's ``default_rng(seed)``, so the same seed gives the same rows)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, num_slices, size=(num_resamples, num_slices))
+    offsets = np.arange(num_resamples)[:, None] * num_slices
+    counts = np.bincount((draws + offsets).ravel(), minlength=num_resamples * num_slices)
+    return counts.reshape(num_resamples, num_slices)
 
 
 class WeightedSliceMetrics:
@@ -67,7 +78,7 @@ class WeightedSliceMetrics:
         if not results:
             raise ValueError('WeightedSliceMetrics needs at least one slice')
         self.num_slices = len(results)
-        self.avg_sens_fps = np.asarray(avg_sens_fps, dtype=np.float64)
+        self.avg_sens_fps = check_fp_rates(avg_sens_fps, 'avg_sens_fps')
         det_boxes = [r['pred_bboxes'] for r in results]
         det_scores = [r['pred_scores'] for r in results]
         gt_boxes = [r['gt_bboxes'] for r in results]
@@ -139,7 +150,7 @@ class WeightedSliceMetrics:
         """Detections in the FROC's pooled order with their slice, false-positive flag and
         number of lesions found first, and the lesions of each slice."""
         dets, scores, gts, ignores = _check_inputs(
-            det_boxes, det_scores, gt_boxes, gt_ignore, 'iou'
+            det_boxes, det_scores, gt_boxes, gt_ignore, 'iou', iou_thr
         )
         is_fp, found, slices = [], [], []
         for image, (boxes, s, g, ig) in enumerate(zip(dets, scores, gts, ignores, strict=True)):
@@ -179,12 +190,9 @@ class WeightedSliceMetrics:
         return result
 
     def resampled(self, num_resamples: int, seed: int) -> dict[str, np.ndarray]:
-        """:meth:`evaluate` on the bootstrap rows of
-        :func:`~mmlesion.evaluation.paired_bootstrap.resample_weights` (``num_resamples``,
-        ``seed``), computed once per instance: a method compared with several others is scored
-        on the same draws only once."""
-        from ..paired_bootstrap import resample_weights
-
+        """:meth:`evaluate` on the bootstrap rows of :func:`resample_weights`
+        (``num_resamples``, ``seed``), computed once per instance: a method compared with several
+        others is scored on the same draws only once."""
         key = (num_resamples, seed)
         if key not in self._resampled:
             weights = resample_weights(self.num_slices, num_resamples, seed)

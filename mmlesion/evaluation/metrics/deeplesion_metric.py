@@ -13,13 +13,18 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
-from mmlesion.datasets.dl_info import COARSE_LESION_TYPES, UNLABELLED_TYPE
+from mmlesion.datasets.dl_info import LIVER_TYPE, UNLABELLED_TYPE
 
 from ..functional import FROCProtocol, coco_map, deeplesion_froc, get_froc_protocol
-from ..functional._inputs import as_array, as_boxes
-
-#: ``Coarse_lesion_type`` code of liver lesions in DeepLesion (4).
-LIVER_TYPE = COARSE_LESION_TYPES.index('liver') + 1
+from ..functional._inputs import (
+    EXPECTED,
+    as_array,
+    as_boxes,
+    check_fp_rates,
+    check_iou_thr,
+    finite_ordered_boxes,
+    finite_rows,
+)
 
 
 @METRICS.register_module()
@@ -125,9 +130,9 @@ class DeepLesionMetric(BaseMetric):
             fps = self.protocol.fps
         if avg_sens_fps is None:
             avg_sens_fps = self.protocol.avg_sens_fps
-        self.fps = tuple(float(fp) for fp in fps)
-        self.avg_sens_fps = tuple(float(fp) for fp in avg_sens_fps)
-        self.iou_thr = iou_thr
+        self.fps = tuple(check_fp_rates(fps, 'fps').tolist())
+        self.avg_sens_fps = tuple(check_fp_rates(avg_sens_fps, 'avg_sens_fps').tolist())
+        self.iou_thr = check_iou_thr(iou_thr)
         self.overlap = overlap
         self.size_thresholds_mm = (float(small_max), float(large_min))
         self.classwise = classwise
@@ -175,6 +180,7 @@ class DeepLesionMetric(BaseMetric):
                 result['spacing_mm'] = as_array(sample['spacing_mm'], np.float64).reshape(-1)
             if self.protocol.drop_noisy:
                 self._check_not_noisy(sample)
+            _check_finite(result, sample)
             self.results.append(result)
 
     def _check_not_noisy(self, sample: dict) -> None:
@@ -311,6 +317,29 @@ class DeepLesionMetric(BaseMetric):
         }
 
 
+def _check_finite(result: dict, sample: dict) -> None:
+    """Refuse a sample whose predicted boxes or scores are NaN or infinite, or whose ground
+    truth is NaN, infinite or flipped, naming its image.
+
+    Refused rather than dropped: a NaN prediction means the model (or the enhancer in front of
+    it) diverged, and pycocotools would score the NaN box as a hit.
+    """
+    image = sample.get('img_path', 'a sample without img_path')
+    checks = (
+        ('pred_bboxes', 'predicted box', finite_rows),
+        ('pred_scores', 'predicted score', finite_rows),
+        ('gt_bboxes', 'ground-truth box', finite_ordered_boxes),
+    )
+    for key, what, is_valid in checks:
+        bad = ~is_valid(result[key])
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise ValueError(
+                f'DeepLesionMetric: {image}: {what} {index} is {result[key][index].tolist()}: '
+                f'expected {EXPECTED[is_valid]} ({int(bad.sum())} of {len(bad)} fail)'
+            )
+
+
 def _sizes_mm(results: list[dict]) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
     """Per image, the size of each ground-truth box (lesions then ignore regions) and of each
     detection for the size buckets: a long diameter in mm (see the class docstring). The flag
@@ -319,6 +348,8 @@ def _sizes_mm(results: list[dict]) -> tuple[list[np.ndarray], list[np.ndarray], 
     in_pixels = False
     for r in results:
         spacing = r.get('spacing_mm')
+        if spacing is not None and not np.isfinite(spacing[:2]).all():
+            spacing = None  # unknown spacing: sizes in pixels, as without one
         in_pixels |= spacing is None
         scale = (1.0, 1.0) if spacing is None else (spacing[0], spacing[1])
         box_sizes = _long_side(r['gt_bboxes'], scale)
