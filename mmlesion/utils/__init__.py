@@ -1,5 +1,13 @@
 from . import checkpoint_loading  # noqa: F401  (registers the local checkpoint loader)
-from .checkpoint_loading import load_checkpoint_strictly
+from .checkpoint_loading import (
+    UNSAFE_LOAD_HELP,
+    CheckpointError,
+    UnsafeCheckpointError,
+    allow_unsafe_checkpoints,
+    load_checkpoint_strictly,
+    read_checkpoint,
+    state_dict_of,
+)
 from .denormals import denormals_flushed, flush_denormals
 from .distributed import close_distributed, prepare_distributed
 from .run_config import (
@@ -14,6 +22,10 @@ from .run_config import (
 from .setup_env import register_all_modules
 
 __all__ = [
+    'UNSAFE_LOAD_HELP',
+    'CheckpointError',
+    'UnsafeCheckpointError',
+    'allow_unsafe_checkpoints',
     'check_detector_checkpoint',
     'close_distributed',
     'default_work_dir',
@@ -25,6 +37,8 @@ __all__ = [
     'prepare_distributed',
     'prepare_test_config',
     'prepare_train_config',
+    'read_checkpoint',
     'register_all_modules',
     'set_data_root',
+    'state_dict_of',
 ]

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
 from mmengine.config import DictAction
 
+from mmlesion.utils.safe_pickle import load_predictions
 from mmlesion.datasets.dl_info import COARSE_LESION_TYPES
 from mmlesion.datasets.synthetic import SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import slice_records
@@ -100,7 +100,7 @@ def main() -> None:
     args = parse_args()
     infos, _ = dataset_infos(args.config, args.cfg_options)
     with open(args.predictions, 'rb') as f:
-        records = slice_records(pickle.load(f), infos)
+        records = slice_records(load_predictions(f), infos)
     threshold = score_at_fp_rate(records, args.fp, args.iou)
     outcomes = lesion_outcomes(records, threshold, args.iou)
     print(
