@@ -237,8 +237,23 @@ def load_state_strictly(
 
 
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """mmengine's loader of local paths (``load_from``, ``--resume``): :func:`read_checkpoint`."""
-    return read_checkpoint(filename, map_location=map_location)
+    """mmengine's loader of local paths (``load_from``, ``--resume``): :func:`read_checkpoint`.
+
+    A ``meta['config']`` string is dropped (with a warning) unless unsafe loading is allowed:
+    mmengine's ``Runner.resume`` runs it as Python (``Config.fromstring``) only to compare GPU
+    counts. mmengine itself writes the config to ``meta['cfg']``, which it never runs.
+    """
+    checkpoint = read_checkpoint(filename, map_location=map_location)
+    meta = checkpoint.get('meta')
+    if isinstance(meta, dict) and 'config' in meta and not unsafe_checkpoints_allowed():
+        warnings.warn(
+            f"{filename}: ignoring its meta['config'], which mmengine's resume would run as "
+            f'Python ({UNSAFE_CHECKPOINTS_ENV}=1 keeps it)',
+            UserWarning,
+            stacklevel=2,
+        )
+        checkpoint['meta'] = {k: v for k, v in meta.items() if k != 'config'}
+    return checkpoint
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
