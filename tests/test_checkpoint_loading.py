@@ -21,7 +21,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CONFIGS, REPO_ROOT, detector_options, tiny_detector_config
+from conftest import (
+    DEMO_CONFIGS,
+    REPO_ROOT,
+    detector_options,
+    tiny_detector_config,
+    tiny_enhancer_config,
+)
 from mmdet.registry import MODELS
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
@@ -106,11 +112,7 @@ ENTRY_POINTS = {
     'load_regressor_weights': lambda path: load_regressor_weights(tiny_regressor(), str(path)),
     'build_regressor_from_checkpoint': lambda path: build_regressor_from_checkpoint(str(path)),
     'detector_checkpoint': lambda path: MODELS.build(
-        {
-            'type': 'FrozenDetectorEnhancer',
-            'detector': tiny_detector_config(),
-            'detector_checkpoint': str(path),
-        }
+        tiny_enhancer_config(detector_checkpoint=str(path))
     ),
 }
 
@@ -128,9 +130,10 @@ def test_tool_refuses_a_checkpoint_that_would_run_code(evil_checkpoint, marker, 
     (tmp_path / 'images').mkdir()
     cv2.imwrite(str(tmp_path / 'images' / 'slice.png'), np.zeros((8, 8), np.uint8))
     done = subprocess.run(
-        [sys.executable, 'tools/enhance.py', str(tmp_path / 'images')]
-        + ['--checkpoint', str(evil_checkpoint)]
-        + ['--out', str(tmp_path / 'out'), '--device', 'cpu'],
+        [
+            *(sys.executable, 'tools/enhance.py', str(tmp_path / 'images')),
+            *('--checkpoint', str(evil_checkpoint), '--out', str(tmp_path / 'out')),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -145,7 +148,7 @@ def test_opt_in_reads_a_trusted_legacy_pickle(tmp_path, monkeypatch):
     torch.save({'state_dict': {'w': torch.ones(1)}, 'args': argparse.Namespace(lr=0.1)}, path)
     with pytest.raises(UnsafeCheckpointError, match=r'legacy\.pth: .*argparse\.Namespace'):
         read_checkpoint(path)
-    monkeypatch.delenv(UNSAFE_CHECKPOINTS_ENV, raising=False)
+    monkeypatch.setenv(UNSAFE_CHECKPOINTS_ENV, '')  # restored after the test
     allow_unsafe_checkpoints()  # what --unsafe-load-checkpoint does
     assert os.environ[UNSAFE_CHECKPOINTS_ENV] == '1'
     with pytest.warns(UserWarning, match=r'legacy\.pth with plain pickle'):
@@ -165,14 +168,26 @@ def test_tools_offer_the_opt_in_and_say_what_it_risks():
         assert 'RUNS ANY CODE' in ' '.join(done.stdout.split()), tool
 
 
-def test_allow_list_is_exactly_what_a_runner_checkpoint_needs(trained_detector):
-    """A real checkpoint of mmengine's Runner needs every allowed global, and no other."""
-    with open(trained_detector, 'rb') as f:
-        needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(f))
-    allowed = {f'{g.__module__}.{g.__qualname__}' for g in MMENGINE_CHECKPOINT_GLOBALS}
-    assert needed == allowed
+def test_allow_list_is_what_a_runner_checkpoint_needs_and_no_more(trained_detector):
+    """A real checkpoint of mmengine's Runner loads, and fails without any one allowed global."""
     checkpoint = read_checkpoint(trained_detector)
     assert checkpoint['meta']['epoch'] == 1 and checkpoint['state_dict']
+    assert checkpoint['message_hub']['log_scalars']['train/lr'].mean() > 0
+    for left_out in MMENGINE_CHECKPOINT_GLOBALS:
+        others = [g for g in MMENGINE_CHECKPOINT_GLOBALS if g is not left_out]
+        with torch.serialization.safe_globals(others), pytest.raises(pickle.UnpicklingError):
+            torch.load(trained_detector, weights_only=True)
+
+
+def test_getattr_in_a_checkpoint_reaches_only_history_buffer_statistics(tmp_path, marker):
+    class Sneaky:
+        def __reduce__(self):
+            return getattr, (np.ndarray, 'tofile')
+
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'x': Sneaky()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r"sneaky\.pth.*getattr.*'tofile'"):
+        read_checkpoint(path)
 
 
 # -- meta.cfg: read as literals only -------------------------------------------------------------
@@ -212,7 +227,7 @@ def test_literal_config_entry_reads_what_mmengine_writes(tmp_path):
     assert model == cfg.model.to_dict()
     for text, found in (
         ('model = dict(type=Foo)', "'Foo'"),
-        ('model = dict(a=1 + 2)', "'1 + 2'"),
+        ('model = dict(a=1 + 2)', r"'1 \+ 2'"),
         ('model = [1]', 'a list, not a dict'),
         ('model = dict(**x)', r"'dict\(\*\*x\)'"),
         ('other = 1', 'has no model'),
@@ -294,8 +309,10 @@ def test_lesion_breakdown_refuses_predictions_that_would_run_code(tmp_path, mark
     path = tmp_path / 'evil.pkl'
     path.write_bytes(pickle.dumps([TouchMarker(marker)]))
     done = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/lesion_breakdown.py']
-        + [str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'), str(path)],
+        [
+            *(sys.executable, 'tools/analysis_tools/lesion_breakdown.py'),
+            *(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'), str(path)),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -383,6 +400,6 @@ def test_resume_without_meta_epoch_names_the_file_and_field(data_root, tmp_path,
     path = tmp_path / 'weights.pth'
     torch.save(checkpoint, path)
     runner = Runner.from_cfg(_resume_cfg(data_root, tmp_path / 'work', path, max_epochs=1))
-    field = 'meta.epoch' if meta is not None else 'no meta'
+    field = 'meta.epoch' if meta is not None else 'it has no meta'
     with pytest.raises(CheckpointError, match=rf'weights\.pth: cannot resume from it: {field}'):
         runner.train()

@@ -123,9 +123,7 @@ def _enhancer_model_config(
     elif enhancer_config is not None:
         preprocessor = Config.fromfile(enhancer_config).model.data_preprocessor.to_dict()
     else:
-        preprocessor = enhancer_preprocessor_config(
-            read[enhancer_checkpoint], enhancer_checkpoint
-        )
+        preprocessor = enhancer_preprocessor_config(read[enhancer_checkpoint], enhancer_checkpoint)
     # This detector's own normalisation and padding, not those of the enhancer's detector.
     for key in NORMALISATION_AND_PADDING:
         preprocessor.pop(key, None)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mmlesion.utils.safe_pickle import load_predictions
 from mmlesion.datasets.synthetic import DEGRADATIONS, SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import evaluate_subsets
 from mmlesion.utils import load_config
+from mmlesion.utils.safe_pickle import load_predictions
 
 CLEAN = 'clean'
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from mmlesion.utils.safe_pickle import load_predictions
 from mmlesion.evaluation import paired_bootstrap, slice_records
 from mmlesion.evaluation.functional import WeightedSliceMetrics
 from mmlesion.evaluation.paired_bootstrap import aligned_results
+from mmlesion.utils.safe_pickle import load_predictions
 
 from .profile_breakdown import acquisition_profiles, dataset_infos, parameters_by_profile
 

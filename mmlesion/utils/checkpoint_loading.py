@@ -20,6 +20,7 @@ network is missing.
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 import os.path as osp
 import pickle
@@ -42,15 +43,30 @@ UNSAFE_CHECKPOINTS_ENV = 'MMLESION_ALLOW_UNSAFE_CHECKPOINTS'
 #: The help text of the tools' ``--unsafe-load-checkpoint`` flag.
 UNSAFE_LOAD_HELP = (
     'read checkpoints with plain pickle (torch.load weights_only=False) instead of refusing '
-    'types beyond weights and mmengine\'s runner state. A pickle RUNS ANY CODE IT CARRIES: use '
+    "types beyond weights and mmengine's runner state. A pickle RUNS ANY CODE IT CARRIES: use "
     f'only for a checkpoint you trust (same as {UNSAFE_CHECKPOINTS_ENV}=1)'
 )
 
+def _history_buffer_method(owner: type, name: str) -> Callable:
+    """``getattr`` as a pickled ``HistoryBuffer`` uses it, and nothing more: its state names its
+    statistics methods (``HistoryBuffer.min``...), which pickle writes as
+    ``getattr(HistoryBuffer, 'min')``. Any other ``getattr`` in a checkpoint is refused."""
+    method = owner.__dict__.get(name) if owner is HistoryBuffer else None
+    if name.startswith('_') or not inspect.isfunction(method):
+        raise pickle.UnpicklingError(
+            f'Unsupported global: GLOBAL builtins.getattr({owner!r}, {name!r}) was not an allowed '
+            'global by default'
+        )
+    return method
+
+
 #: The non-tensor globals of an mmengine 0.10 checkpoint, beyond what ``weights_only=True``
-#: allows by itself: the message hub's ``HistoryBuffer`` and the numpy arrays, dtypes and
-#: scalars it logs. None of them runs code while it is built.
-MMENGINE_CHECKPOINT_GLOBALS: tuple[Callable, ...] = (
+#: allows by itself: the message hub's ``HistoryBuffer`` (with its statistics methods, through
+#: a ``getattr`` limited to them) and the numpy arrays (float64 values, int64 counts), dtypes
+#: and scalars it logs. None of them runs code while it is built.
+MMENGINE_CHECKPOINT_GLOBALS: tuple[Callable | tuple[Callable, str], ...] = (
     HistoryBuffer,
+    (_history_buffer_method, 'builtins.getattr'),
     np.core.multiarray._reconstruct,
     np.core.multiarray.scalar,
     np.ndarray,
@@ -79,7 +95,14 @@ def allow_unsafe_checkpoints() -> None:
     os.environ[UNSAFE_CHECKPOINTS_ENV] = '1'
 
 
-_REFUSED_GLOBAL = re.compile(r'GLOBAL (\S+) was not an allowed global')
+#: How torch's weights-only unpickler names what it refused: a global not allowed, a global of
+#: a blocked module (``os``, ``subprocess``...), a call or a build of something not allowed.
+_REFUSED_GLOBAL = re.compile(
+    r'GLOBAL (\S+?(?:\(.*?\))?) (?:was not an allowed|whose module)'
+    r'|reduce for unrecognized function (\S+)'
+    r'|(?:Can only build|Can only create new object).* but got (.+?)$',
+    re.MULTILINE,
+)
 _WEIGHTS_UNPICKLER = re.compile(r'WeightsUnpickler error: (.+)')
 
 
@@ -101,7 +124,7 @@ def _what_the_file_holds(path: str) -> str:
 def refused_global(message: str) -> str | None:
     """The global that torch's weights-only unpickler refused, from its error message."""
     refused = _REFUSED_GLOBAL.search(message)
-    return refused.group(1) if refused else None
+    return next((g for g in refused.groups() if g), None) if refused else None
 
 
 def _unreadable(path: str, error: Exception) -> CheckpointError:
@@ -155,7 +178,7 @@ def read_checkpoint(filename: str | os.PathLike, map_location=None) -> dict:
         else:
             with torch.serialization.safe_globals(list(MMENGINE_CHECKPOINT_GLOBALS)):
                 checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError) as error:
+    except Exception as error:  # noqa: BLE001  (a file of any content: name it, and what it held)
         raise _unreadable(path, error) from error
     if not isinstance(checkpoint, Mapping):
         held = type(checkpoint).__name__
@@ -349,7 +372,8 @@ def _literal(node: ast.AST, where: str):
         values = [_literal(element, where) for element in node.elts]
         return values if isinstance(node, ast.List) else tuple(values)
     if isinstance(node, ast.Dict) and all(key is not None for key in node.keys):
-        return {_literal(k, where): _literal(v, where) for k, v in zip(node.keys, node.values)}
+        pairs = zip(node.keys, node.values, strict=True)
+        return {_literal(key, where): _literal(value, where) for key, value in pairs}
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

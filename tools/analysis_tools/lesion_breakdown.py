@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 from mmengine.config import DictAction
 
-from mmlesion.utils.safe_pickle import load_predictions
 from mmlesion.datasets.dl_info import COARSE_LESION_TYPES
 from mmlesion.datasets.synthetic import SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import slice_records
@@ -36,6 +35,7 @@ from mmlesion.evaluation.lesion_breakdown import (
 )
 from mmlesion.experiments.profile_breakdown import dataset_infos
 from mmlesion.utils import load_config
+from mmlesion.utils.safe_pickle import load_predictions
 
 #: Lesion-minus-host contrast buckets of the synthetic lesions, |HU|.
 CONTRAST_EDGES_HU = (20.0, 40.0, 80.0)
@@ -98,9 +98,9 @@ def print_table(title: str, groups: dict[str, dict[str, float]]) -> None:
 
 def main() -> None:
     args = parse_args()
+    predictions = load_predictions(args.predictions)  # refused before any data is read
     infos, _ = dataset_infos(args.config, args.cfg_options)
-    with open(args.predictions, 'rb') as f:
-        records = slice_records(load_predictions(f), infos)
+    records = slice_records(predictions, infos)
     threshold = score_at_fp_rate(records, args.fp, args.iou)
     outcomes = lesion_outcomes(records, threshold, args.iou)
     print(

@@ -81,8 +81,8 @@ def enhancer_preprocessor_config(checkpoint: str | Mapping, source: str | None =
     except CheckpointError as error:
         raise CheckpointError(f'{error}; pass the enhancer config file instead') from None
     preprocessor = model.get('data_preprocessor') or {}
-    if not isinstance(preprocessor, dict) or preprocessor.get('type') != 'AdaptiveCLAHEPreprocessor':
-        found = preprocessor.get('type') if isinstance(preprocessor, dict) else preprocessor
+    found = preprocessor.get('type') if isinstance(preprocessor, dict) else preprocessor
+    if found != 'AdaptiveCLAHEPreprocessor':
         raise CheckpointError(
             f'{source} is not an enhancer checkpoint: its model.data_preprocessor is '
             f'{found!r}, not AdaptiveCLAHEPreprocessor'
