@@ -47,6 +47,7 @@ UNSAFE_LOAD_HELP = (
     f'only for a checkpoint you trust (same as {UNSAFE_CHECKPOINTS_ENV}=1)'
 )
 
+
 def _history_buffer_method(owner: type, name: str) -> Callable:
     """``getattr`` as a pickled ``HistoryBuffer`` uses it, and nothing more: its state names its
     statistics methods (``HistoryBuffer.min``...), which pickle writes as
@@ -178,7 +179,7 @@ def read_checkpoint(filename: str | os.PathLike, map_location=None) -> dict:
         else:
             with torch.serialization.safe_globals(list(MMENGINE_CHECKPOINT_GLOBALS)):
                 checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # noqa: BLE001  (a file of any content: name it, and what it held)
+    except Exception as error:  # a file of any content: name it, and what it held
         raise _unreadable(path, error) from error
     if not isinstance(checkpoint, Mapping):
         held = type(checkpoint).__name__
