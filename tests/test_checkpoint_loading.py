@@ -66,6 +66,10 @@ class TouchMarker:
         return os.system, (f'touch {self.marker}',)
 
 
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO_ROOT)
+
+
 def tiny_regressor() -> CLAHEParamRegressor:
     return CLAHEParamRegressor(input_size=32, base_channels=4)
 
@@ -129,15 +133,8 @@ def test_checkpoint_that_would_run_code_is_refused_everywhere(entry, evil_checkp
 def test_tool_refuses_a_checkpoint_that_would_run_code(evil_checkpoint, marker, tmp_path):
     (tmp_path / 'images').mkdir()
     cv2.imwrite(str(tmp_path / 'images' / 'slice.png'), np.zeros((8, 8), np.uint8))
-    done = subprocess.run(
-        [
-            *(sys.executable, 'tools/enhance.py', str(tmp_path / 'images')),
-            *('--checkpoint', str(evil_checkpoint), '--out', str(tmp_path / 'out')),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    images, out = str(tmp_path / 'images'), str(tmp_path / 'out')
+    done = run_tool('tools/enhance.py', images, '--checkpoint', str(evil_checkpoint), '--out', out)
     assert done.returncode != 0
     assert 'evil.pth: refused' in done.stderr
     assert not marker.exists()
@@ -158,12 +155,7 @@ def test_opt_in_reads_a_trusted_legacy_pickle(tmp_path, monkeypatch):
 
 def test_tools_offer_the_opt_in_and_say_what_it_risks():
     for tool in ('train.py', 'test.py', 'infer.py', 'enhance.py'):
-        done = subprocess.run(
-            [sys.executable, f'tools/{tool}', '--help'],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-        )
+        done = run_tool(f'tools/{tool}', '--help')
         assert '--unsafe-load-checkpoint' in done.stdout, tool
         assert 'RUNS ANY CODE' in ' '.join(done.stdout.split()), tool
 
@@ -308,15 +300,8 @@ def test_predictions_that_would_run_code_are_refused(tmp_path, marker, payload):
 def test_lesion_breakdown_refuses_predictions_that_would_run_code(tmp_path, marker):
     path = tmp_path / 'evil.pkl'
     path.write_bytes(pickle.dumps([TouchMarker(marker)]))
-    done = subprocess.run(
-        [
-            *(sys.executable, 'tools/analysis_tools/lesion_breakdown.py'),
-            *(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'), str(path)),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    done = run_tool('tools/analysis_tools/lesion_breakdown.py', config, str(path))
     assert done.returncode != 0
     assert 'evil.pkl: refused' in done.stderr
     assert not marker.exists()
