@@ -240,6 +240,23 @@ def test_enhancer_checkpoint_given_as_the_detector_checkpoint_is_refused(detecto
         LesionInferencer(detector[0], enhancer[1], device='cpu')
 
 
+def test_each_checkpoint_file_is_read_once(detector, enhancer, monkeypatch):
+    reads = []
+    load = torch.load
+
+    def counting_load(f, *args, **kwargs):
+        reads.append(str(f))
+        return load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, 'load', counting_load)
+    LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
+    assert sorted(reads) == sorted([detector[1], enhancer[1]])
+    reads.clear()
+    # The whole enhancer checkpoint holds the detector and the regressor: read once for both.
+    LesionInferencer(*enhancer, device='cpu')
+    assert reads == [enhancer[1]]
+
+
 def test_a_spacing_that_would_resample_past_the_limit_is_refused(detector, tmp_path):
     inferencer = resampling_inferencer(detector, tmp_path, 0.8)
     with pytest.raises(ValueError, match=r'16000 pixels wide \(limit 4096\)'):

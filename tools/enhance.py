@@ -27,7 +27,12 @@ import torch
 from mmlesion.datasets.transforms import read_deeplesion_png, window_hu
 from mmlesion.enhancement import glcae
 from mmlesion.models.regressors import build_regressor_from_checkpoint
-from mmlesion.utils import atomic_write_image, flush_denormals
+from mmlesion.utils import (
+    UNSAFE_LOAD_HELP,
+    allow_unsafe_checkpoints,
+    atomic_write_image,
+    flush_denormals,
+)
 
 IMAGE_SUFFIXES = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff'}
 TITLE_HEIGHT = 28
@@ -41,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--grid', type=float, default=8.0, help='CLAHE tiles per side')
     parser.add_argument('--checkpoint', help='trained enhancer: choose (clip, grid) per image')
     parser.add_argument('--config', help='the enhancer config, if its checkpoint carries none')
+    parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
     parser.add_argument(
         '--window',
         type=float,
@@ -146,6 +152,8 @@ def main() -> None:
     if not paths:
         raise SystemExit(f'no images found in {args.input}')
     regressor = None
+    if args.unsafe_load_checkpoint:
+        allow_unsafe_checkpoints()
     if args.checkpoint:
         regressor = build_regressor_from_checkpoint(args.checkpoint, args.config).to(args.device)
     root = args.input if args.input.is_dir() else args.input.parent

@@ -10,7 +10,7 @@ CLAHE clip limit and grid size) and one PNG per slice (the enhanced slice with i
 import argparse
 
 from mmlesion.apis import LesionInferencer
-from mmlesion.utils import flush_denormals
+from mmlesion.utils import UNSAFE_LOAD_HELP, allow_unsafe_checkpoints, flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,12 +49,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', help="'cpu' or 'cuda' (default: CUDA when available)")
+    parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
     return parser.parse_args()
 
 
 def main() -> None:
     flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
+    if args.unsafe_load_checkpoint:
+        allow_unsafe_checkpoints()
     inferencer = LesionInferencer(
         args.config,
         args.checkpoint,

@@ -12,6 +12,8 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmlesion.utils import (
+    UNSAFE_LOAD_HELP,
+    allow_unsafe_checkpoints,
     check_detector_checkpoint,
     close_distributed,
     flush_denormals,
@@ -40,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
     )
+    parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -50,6 +53,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
+    if args.unsafe_load_checkpoint:
+        allow_unsafe_checkpoints()
     cfg = prepare_train_config(
         args.config,
         work_dir=args.work_dir,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,13 +15,16 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint
 from tqdm import tqdm
 
-from mmlesion.models.detectors.frozen_detector_enhancer import NORMALISATION_AND_PADDING
+from mmlesion.models.detectors.frozen_detector_enhancer import (
+    DETECTOR_CHECKPOINT_NONE_WARNING,
+    NORMALISATION_AND_PADDING,
+)
 from mmlesion.models.regressors import enhancer_preprocessor_config
 from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
 from mmlesion.utils.atomic_write import atomic_write_json
+from mmlesion.utils.checkpoint_loading import read_checkpoint, state_dict_of
 
 from .ct_volume import CTVolume, Spacing, fill_non_finite
 from .dicom_reader import Rescale
@@ -93,9 +97,17 @@ def _strip_loading(pipeline: Sequence[dict]) -> tuple[list[dict], dict]:
 
 
 def _enhancer_model_config(
-    cfg: Config, checkpoint: str, enhancer_checkpoint: str | None, enhancer_config: str | None
-) -> dict:
-    """A ``FrozenDetectorEnhancer`` config around the detector of ``cfg``, with its weights.
+    cfg: Config,
+    checkpoint: str,
+    enhancer_checkpoint: str | None,
+    enhancer_config: str | None,
+    read: dict[str, dict],
+) -> tuple[dict, str | None]:
+    """A ``FrozenDetectorEnhancer`` config around the detector of ``cfg``, without weights, and
+    the checkpoint its regressor's weights come from (None: no learned enhancer).
+
+    Args:
+        read: every checkpoint file named, read once: ``{path: checkpoint dict}``.
 
     Raises:
         ValueError: ``checkpoint`` of a detector config holds a trained enhancer while no
@@ -104,12 +116,12 @@ def _enhancer_model_config(
     """
     if cfg.model.type == 'FrozenDetectorEnhancer':
         model = copy.deepcopy(cfg.model).to_dict()
+        model.update(detector_checkpoint=None, enhancer_checkpoint=None)
         learned = model['data_preprocessor'].get('mode', 'learned') == 'learned'
         # A whole enhancer checkpoint holds the detector and, in learned mode, the regressor.
-        model['detector_checkpoint'] = checkpoint
-        model['enhancer_checkpoint'] = enhancer_checkpoint or (checkpoint if learned else None)
-        return model
-    if enhancer_checkpoint is None and _holds_regressor(checkpoint):
+        return model, enhancer_checkpoint or (checkpoint if learned else None)
+    weights = state_dict_of(read[checkpoint], checkpoint)
+    if enhancer_checkpoint is None and any(k.startswith(REGRESSOR_PREFIX) for k in weights):
         raise ValueError(
             f'{checkpoint} is a trained enhancer (it holds {REGRESSOR_PREFIX}* weights), but '
             f'{cfg.filename} is a detector config: give the enhancer config as --config, or '
@@ -120,26 +132,18 @@ def _enhancer_model_config(
     elif enhancer_config is not None:
         preprocessor = Config.fromfile(enhancer_config).model.data_preprocessor.to_dict()
     else:
-        preprocessor = enhancer_preprocessor_config(enhancer_checkpoint)
+        preprocessor = enhancer_preprocessor_config(read[enhancer_checkpoint], enhancer_checkpoint)
     # This detector's own normalisation and padding, not those of the enhancer's detector.
     for key in NORMALISATION_AND_PADDING:
         preprocessor.pop(key, None)
-    return {
+    model = {
         'type': 'FrozenDetectorEnhancer',
         'detector': cfg.model,
-        'detector_checkpoint': checkpoint,
-        'enhancer_checkpoint': enhancer_checkpoint,
+        'detector_checkpoint': None,
+        'enhancer_checkpoint': None,
         'data_preprocessor': preprocessor,
     }
-
-
-def _holds_regressor(checkpoint: str) -> bool:
-    """Whether ``checkpoint`` (an existing file) holds an enhancer's regressor weights."""
-    if not Path(checkpoint).is_file():
-        return False  # the model's own loading names the missing file
-    state = _load_checkpoint(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    return any(k.startswith(REGRESSOR_PREFIX) for k in state)
+    return model, enhancer_checkpoint
 
 
 class LesionInferencer:
@@ -185,9 +189,21 @@ class LesionInferencer:
         init_default_scope(self.cfg.get('default_scope', 'mmdet'))
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.score_thr = check_score_thr(score_thr)
-        self.model = MODELS.build(
-            _enhancer_model_config(self.cfg, checkpoint, enhancer_checkpoint, enhancer_config)
+        # Each file is read once; the model is built without weights, then given them.
+        read = {
+            path: read_checkpoint(path, map_location='cpu')
+            for path in dict.fromkeys(p for p in (checkpoint, enhancer_checkpoint) if p)
+        }
+        model_cfg, regressor_source = _enhancer_model_config(
+            self.cfg, checkpoint, enhancer_checkpoint, enhancer_config, read
         )
+        with warnings.catch_warnings():
+            # Its warning about a random detector: the weights are loaded just below.
+            warnings.filterwarnings('ignore', message=DETECTOR_CHECKPOINT_NONE_WARNING)
+            self.model = MODELS.build(model_cfg)
+        self.model.load_detector_weights(read[checkpoint], checkpoint)
+        if regressor_source is not None:
+            self.model.load_regressor_weights(read[regressor_source], regressor_source)
         self.model.to(self.device).eval()
         steps, self.slice_settings = _strip_loading(self.cfg.test_dataloader.dataset.pipeline)
         self.pipeline = Compose(steps)

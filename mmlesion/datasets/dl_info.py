@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from mmlesion.utils.atomic_write import atomic_write_text
+from mmlesion.utils.messages import first_items
 
 DL_INFO_COLUMNS: tuple[str, ...] = (
     'File_name',
@@ -392,7 +393,7 @@ class BoxRepairs:
     dropped_files: tuple[str, ...]
 
     def describe(self, source: str | Path) -> str:
-        shown = ', '.join(self.dropped_files[:5]) + (' ...' if self.dropped >= 5 else '')
+        shown = first_items(self.dropped_files)
         parts = []
         if self.clipped:
             parts.append(f'{self.clipped} box(es) reaching outside the image were clipped to it')

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from pathlib import Path
 
 import numpy as np
+
+from mmlesion.utils.safe_pickle import load_predictions
 
 from .machine import machine_description
 from .methods import method_label, ordered_methods
@@ -66,7 +67,7 @@ def profile_table(profiles: dict[str, dict[str, dict]], labels: dict[str, str]) 
 
 def _load_predictions(path: Path) -> dict[str, dict]:
     with path.open('rb') as f:
-        return {p['img_path']: p for p in pickle.load(f)}
+        return {p['img_path']: p for p in load_predictions(f)}
 
 
 def _example_panels(work_dir: Path, settings, limit: int):

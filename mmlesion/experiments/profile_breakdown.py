@@ -7,7 +7,6 @@ enhancement has least to gain.
 
 from __future__ import annotations
 
-import pickle
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 from mmlesion.datasets.synthetic import DEGRADATIONS, SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import evaluate_subsets
 from mmlesion.utils import load_config
+from mmlesion.utils.safe_pickle import load_predictions
 
 CLEAN = 'clean'
 
@@ -123,6 +123,6 @@ def metrics_by_profile(
     results = {}
     for method, path in predictions.items():
         with open(path, 'rb') as f:
-            dumped = pickle.load(f)
+            dumped = load_predictions(f)
         results[method] = evaluate_subsets(dumped, infos, groups, classes=classes)
     return results

@@ -7,13 +7,13 @@ the same in front of the detector trained without RandomGLCAE (``learned_noaug -
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
 from mmlesion.evaluation import paired_bootstrap, slice_records
 from mmlesion.evaluation.functional import WeightedSliceMetrics
 from mmlesion.evaluation.paired_bootstrap import aligned_results
+from mmlesion.utils.safe_pickle import load_predictions
 
 from .profile_breakdown import acquisition_profiles, dataset_infos, parameters_by_profile
 
@@ -23,7 +23,7 @@ PAIRS = (('learned', 'glcae_tuned'), ('learned', 'identity'))
 
 def _load(path: str | Path) -> list[dict]:
     with open(path, 'rb') as f:
-        return pickle.load(f)
+        return load_predictions(f)
 
 
 def seed_statistics(

@@ -11,11 +11,12 @@ collected in the ``docs/results/synthetic_benchmark.json`` format.
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from mmlesion.utils.safe_pickle import load_predictions
 
 from . import runs
 from .demo import DemoPipeline, DemoSettings
@@ -81,7 +82,7 @@ def learned_parameter_stats(predictions_file: str | Path) -> dict:
     """Mean, standard deviation, min and max over the test slices of the clip limit and grid
     size the learned enhancer chose: how image-specific its choice is."""
     with open(predictions_file, 'rb') as f:
-        predictions = pickle.load(f)
+        predictions = load_predictions(f)
     stats = {}
     for key, name in (('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')):
         values = np.array([p[key] for p in predictions], dtype=np.float64)

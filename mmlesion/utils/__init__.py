@@ -6,7 +6,15 @@ from .atomic_write import (
     atomic_write_json,
     atomic_write_text,
 )
-from .checkpoint_loading import load_checkpoint_strictly
+from .checkpoint_loading import (
+    UNSAFE_LOAD_HELP,
+    CheckpointError,
+    UnsafeCheckpointError,
+    allow_unsafe_checkpoints,
+    load_checkpoint_strictly,
+    read_checkpoint,
+    state_dict_of,
+)
 from .denormals import denormals_flushed, flush_denormals
 from .distributed import close_distributed, prepare_distributed
 from .run_config import (
@@ -21,6 +29,10 @@ from .run_config import (
 from .setup_env import register_all_modules
 
 __all__ = [
+    'UNSAFE_LOAD_HELP',
+    'CheckpointError',
+    'UnsafeCheckpointError',
+    'allow_unsafe_checkpoints',
     'atomic_write_bytes',
     'atomic_write_figure',
     'atomic_write_image',
@@ -37,6 +49,8 @@ __all__ = [
     'prepare_distributed',
     'prepare_test_config',
     'prepare_train_config',
+    'read_checkpoint',
     'register_all_modules',
     'set_data_root',
+    'state_dict_of',
 ]

@@ -108,6 +108,10 @@ def prepare_train_config(
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume
+    if resume is not None:
+        # Names the file when it lacks what Runner.resume reads (meta.epoch, meta.iter).
+        checked = {'type': 'ResumeCheckHook', 'checkpoint': cfg.load_from}
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []), checked]
     return cfg
 
 

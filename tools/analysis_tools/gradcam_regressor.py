@@ -18,7 +18,13 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from mmlesion.models.regressors import load_regressor_weights
-from mmlesion.utils import atomic_write_image, flush_denormals, load_config
+from mmlesion.utils import (
+    UNSAFE_LOAD_HELP,
+    allow_unsafe_checkpoints,
+    atomic_write_image,
+    flush_denormals,
+    load_config,
+)
 from mmlesion.visualization import gradcam_overlay, regressor_gradcam
 
 TITLE_HEIGHT = 22
@@ -32,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--num-images', type=int, default=8)
     parser.add_argument('--direction', type=int, default=1, choices=[1, -1])
+    parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
     )
@@ -48,6 +55,8 @@ def _panel(image: np.ndarray, title: str) -> np.ndarray:
 def main() -> None:
     flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
+    if args.unsafe_load_checkpoint:
+        allow_unsafe_checkpoints()
     from mmdet.registry import DATASETS, MODELS
 
     cfg = load_config(args.config, args.cfg_options)

@@ -15,7 +15,6 @@ from 1 says the detector sees those lesions but boxes them too loosely.
 from __future__ import annotations
 
 import argparse
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from mmlesion.evaluation.lesion_breakdown import (
 )
 from mmlesion.experiments.profile_breakdown import dataset_infos
 from mmlesion.utils import atomic_write_json, load_config
+from mmlesion.utils.safe_pickle import load_predictions
 
 #: Lesion-minus-host contrast buckets of the synthetic lesions, |HU|.
 CONTRAST_EDGES_HU = (20.0, 40.0, 80.0)
@@ -97,9 +97,9 @@ def print_table(title: str, groups: dict[str, dict[str, float]]) -> None:
 
 def main() -> None:
     args = parse_args()
+    predictions = load_predictions(args.predictions)  # refused before any data is read
     infos, _ = dataset_infos(args.config, args.cfg_options)
-    with open(args.predictions, 'rb') as f:
-        records = slice_records(pickle.load(f), infos)
+    records = slice_records(predictions, infos)
     threshold = score_at_fp_rate(records, args.fp, args.iou)
     outcomes = lesion_outcomes(records, threshold, args.iou)
     print(

@@ -2,6 +2,7 @@ from .flush_denormals_hook import FlushDenormalsHook
 from .hard_negative_mining_hook import HardNegativeMiningHook
 from .lesion_visualization_hook import LesionVisualizationHook
 from .progress_bar_hook import ProgressBarHook
+from .resume_check_hook import ResumeCheckHook
 from .safe_checkpoint_hook import AtomicLocalBackend, SafeCheckpointHook
 from .train_time_budget_hook import TrainTimeBudgetHook
 
@@ -11,6 +12,7 @@ __all__ = [
     'HardNegativeMiningHook',
     'LesionVisualizationHook',
     'ProgressBarHook',
+    'ResumeCheckHook',
     'SafeCheckpointHook',
     'TrainTimeBudgetHook',
 ]

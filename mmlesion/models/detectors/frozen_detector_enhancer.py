@@ -5,18 +5,22 @@ from __future__ import annotations
 import copy
 import os.path as osp
 import warnings
+from collections.abc import Mapping
 
 import torch
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
-from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmlesion.utils.checkpoint_loading import load_state_strictly, read_checkpoint, state_dict_of
 
 from ..regressors import load_regressor_weights
 from .batch_map import batch_map
 
 OBJECTIVES = ('surrogate', 'reinforce')
+#: How the warning about a detector without weights begins (``detector_checkpoint=None``).
+DETECTOR_CHECKPOINT_NONE_WARNING = 'FrozenDetectorEnhancer: detector_checkpoint=None'
 #: The detector's data-preprocessor fields the enhancer's preprocessor takes over.
 NORMALISATION_AND_PADDING = (
     'mean',
@@ -136,7 +140,7 @@ class FrozenDetectorEnhancer(BaseDetector):
     def _load_detector(self, checkpoint: str | None) -> None:
         if checkpoint is None:
             warnings.warn(
-                'FrozenDetectorEnhancer: detector_checkpoint=None, so the frozen detector starts '
+                f'{DETECTOR_CHECKPOINT_NONE_WARNING}, so the frozen detector starts '
                 'with RANDOM weights. That is only right when a whole enhancer checkpoint is '
                 'loaded next (tools/test.py, --resume) or in tests; to train an enhancer set '
                 'model.detector_checkpoint to the trained detector, e.g. --cfg-options '
@@ -147,44 +151,49 @@ class FrozenDetectorEnhancer(BaseDetector):
             return
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'detector_checkpoint does not exist: {checkpoint}')
-        state = _load_checkpoint(checkpoint, map_location='cpu')
-        state = state.get('state_dict', state)
+        self.load_detector_weights(read_checkpoint(checkpoint, map_location='cpu'), checkpoint)
+
+    def load_detector_weights(self, checkpoint: Mapping, source: str) -> None:
+        """Load the detector's weights from a checkpoint already read: a detector's, or a whole
+        enhancer's (its ``detector.*`` keys).
+
+        Args:
+            checkpoint: the checkpoint's dict
+                (:func:`~mmlesion.utils.checkpoint_loading.read_checkpoint`).
+            source: the file it came from, for messages.
+
+        Raises:
+            ValueError: the weights do not fit the detector config (the keys are named).
+        """
+        state = state_dict_of(checkpoint, source)
         if any(k.startswith('detector.') for k in state):
             state = {
                 k[len('detector.') :]: v for k, v in state.items() if k.startswith('detector.')
             }
         state = {k: v for k, v in state.items() if not k.startswith('data_preprocessor.')}
-        own = self.detector.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-        if missing or unexpected or mismatched:
-            details = []
-            for name, keys in (
-                ('missing', missing),
-                ('unexpected', unexpected),
-                ('shape mismatch', mismatched),
-            ):
-                if keys:
-                    shown = ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
-                    details.append(f'{len(keys)} {name} ({shown})')
-            raise ValueError(
-                f'detector_checkpoint {checkpoint} does not fit the detector config: '
-                + '; '.join(details)
-            )
-        self.detector.load_state_dict(state, strict=True)
+        load_state_strictly(
+            self.detector, state, f'detector_checkpoint {source}', 'the detector config'
+        )
         self._detector_loaded = True
 
     def _load_regressor(self, checkpoint: str | None) -> None:
-        if checkpoint is None:
-            return
+        if checkpoint is not None:
+            self.load_regressor_weights(checkpoint)
+
+    def load_regressor_weights(self, checkpoint: str | Mapping, source: str | None = None) -> None:
+        """Load the regressor's weights from an enhancer checkpoint (its path, or its dict
+        already read, from ``source``).
+
+        Raises:
+            ValueError: this model has no regressor, or the weights do not fit it.
+        """
         regressor = getattr(self.data_preprocessor, 'regressor', None)
         if regressor is None:
             raise ValueError(
-                f'enhancer_checkpoint {checkpoint} given, but the data_preprocessor has no '
-                "regressor (mode 'learned' needs one)"
+                f'enhancer_checkpoint {source or checkpoint} given, but the data_preprocessor has '
+                "no regressor (mode 'learned' needs one)"
             )
-        load_regressor_weights(regressor, checkpoint)
+        load_regressor_weights(regressor, checkpoint, source)
 
     def _accept_bare_detector_state(self, state_dict: dict, prefix: str, *args) -> None:
         """Rename a bare detector state dict (``backbone.…``) to this wrapper's keys."""
