@@ -17,6 +17,7 @@ from mmengine.fileio import dump
 from tool_configs import load_tool, tiny_real_config, untrained_checkpoint
 
 from mmlesion.evaluation import deeplesion_metric_kwargs, rescore_predictions
+from mmlesion.utils.safe_pickle import PredictionsError
 
 
 def dataset_items(config: Path, split: str = 'test') -> list[dict]:
@@ -112,7 +113,7 @@ def test_eval_metric_refuses_a_pickle_that_runs_code(rescoring, tmp_path, monkey
 
     hostile = tmp_path / 'hostile.pkl'
     hostile.write_bytes(pickle.dumps([{'img_path': 'x', 'pred_instances': Payload()}]))
-    with pytest.raises(pickle.UnpicklingError, match='not allowed'):
+    with pytest.raises(PredictionsError, match=r'hostile\.pkl: refused .*could run code'):
         run_eval_metric(monkeypatch, str(config), str(hostile))
     assert not marker.exists()
 

@@ -13,16 +13,15 @@ predictions of key slices that leaves without a lesion are not scored (the count
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
-import pickle
 from pathlib import Path
 
 from mmengine.config import DictAction
 
 from mmlesion.evaluation import FROC_PROTOCOLS, deeplesion_metric_kwargs, rescore_predictions
 from mmlesion.utils import load_config, set_data_root
+from mmlesion.utils.safe_pickle import load_predictions
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,61 +41,6 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
     )
     return parser.parse_args()
-
-
-# --- Stand-in for the project's safe prediction loader --------------------------------------
-# TODO(lead): replace _load_predictions with mmlesion.utils' restricted ``load_predictions`` once
-# it lands. Until then this is the one place this tool reads a pickle: a restricted unpickler
-# that builds only plain containers, numpy arrays and torch tensors, never arbitrary objects.
-_ALLOWED_GLOBALS = {
-    ('builtins', name)
-    for name in ('list', 'dict', 'tuple', 'set', 'frozenset', 'slice', 'complex', 'bytearray')
-} | {
-    ('collections', 'OrderedDict'),
-    # Pickle protocol 2 (mmengine's dump) writes bytes as _codecs.encode(text, 'latin1').
-    ('_codecs', 'encode'),
-    ('numpy', 'ndarray'),
-    ('numpy', 'dtype'),
-    ('numpy.core.multiarray', '_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy._core.multiarray', 'scalar'),
-    ('torch._utils', '_rebuild_tensor_v2'),
-    ('torch._utils', '_rebuild_parameter'),
-    ('torch', 'Size'),
-    ('torch', 'device'),
-}
-
-
-def _load_storage(data: bytes):
-    """A pickled torch storage: torch's own restricted (``weights_only``) loader reads it."""
-    import torch
-
-    return torch.load(io.BytesIO(data), weights_only=True)
-
-
-class _PredictionUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) == ('torch.storage', '_load_from_bytes'):
-            return _load_storage
-        if (module, name) in _ALLOWED_GLOBALS or module.startswith('numpy.dtypes'):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
-            f'{module}.{name} is not allowed in a predictions file (only containers, numpy '
-            'arrays and torch tensors are read)'
-        )
-
-
-def _load_predictions(path: str) -> list[dict]:
-    """The samples of a ``tools/test.py --out`` file, read without running any code in it."""
-    with open(path, 'rb') as f:
-        predictions = _PredictionUnpickler(f).load()
-    if not isinstance(predictions, list) or not all(isinstance(p, dict) for p in predictions):
-        raise ValueError(f'{path}: expected a list of dumped data samples (tools/test.py --out)')
-    return predictions
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -120,7 +64,7 @@ def main() -> None:
     dataset = DATASETS.build(dataset_cfg)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     result = rescore_predictions(
-        _load_predictions(args.pkl_results),
+        load_predictions(args.pkl_results),
         infos,
         classes=dataset.metainfo['classes'],
         **metric_kwargs,
