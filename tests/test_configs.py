@@ -173,7 +173,7 @@ def validated_epochs(train_cfg: dict) -> list[int]:
 
 
 def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate():
-    train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
+    train_cfg = load('demo/faster_rcnn_r18-w32_fpn_48e_synth.py').train_cfg.to_dict()
     assert validated_epochs(train_cfg) == [8, 16, 24, 28, *range(32, 49, 2)]
     # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
     assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
@@ -183,14 +183,14 @@ def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate(
 def test_the_transfer_retinanet_keeps_the_schedule_its_measured_checkpoint_was_trained_on():
     # Whatever the demo default becomes, the transfer study's RetinaNet stays on 36 epochs
     # (adam_demo_36e.py, the previous default); the 28-epoch config stays 28.
-    cfg = load('transfer/retinanet_r18_synth.py')
+    cfg = load('transfer/retinanet_r18-w32_fpn_36e_synth.py')
     assert validated_epochs(cfg.train_cfg.to_dict()) == [8, 16, 24, 28, 32, 34, 36]
     assert cfg.param_scheduler[1].T_max == cfg.param_scheduler[1].end == 36
     assert load('demo/faster_rcnn_r18_synth_28e.py').train_cfg.max_epochs == 28
 
 
 def test_demo_enhancer_validates_every_epoch():
-    assert validated_epochs(load('demo/enhancer_r18_synth.py').train_cfg.to_dict()) == list(
+    assert validated_epochs(load('demo/enhancer_r18-w16_6e_synth.py').train_cfg.to_dict()) == list(
         range(1, 7)
     )
 
@@ -198,8 +198,8 @@ def test_demo_enhancer_validates_every_epoch():
 def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
     # The transferred regressor's weights only mean what they meant in training with the same
     # output ranges and squash.
-    demo = load('demo/enhancer_r18_synth.py').model.data_preprocessor.regressor
-    transfer = load('transfer/enhancer_r18_synth_on_retinanet.py').model.data_preprocessor.regressor
+    demo = load('demo/enhancer_r18-w16_6e_synth.py').model.data_preprocessor.regressor
+    transfer = load('transfer/enhancer_r18-w16_6e_synth_on_retinanet.py').model.data_preprocessor.regressor
     assert transfer == demo
     assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
 
@@ -207,14 +207,14 @@ def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
 def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
     # Whatever the main demo detector's input and training become, the detector of the paper's
     # setting differs from it by the RandomGLCAE augmentation alone.
-    main = load('demo/faster_rcnn_r18_synth.py')
-    noaug = load('demo/faster_rcnn_r18_synth_noaug.py')
+    main = load('demo/faster_rcnn_r18-w32_fpn_48e_synth.py')
+    noaug = load('demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py')
     main_pipeline = main.train_dataloader.dataset.pipeline
     assert any(step.type == 'RandomGLCAE' for step in main_pipeline)
     without = [step for step in main_pipeline if step.type != 'RandomGLCAE']
     assert noaug.train_dataloader.dataset.pipeline == without
     assert differing_keys(
-        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_noaug.py'
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth.py', 'demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py'
     ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}
 
 
@@ -234,7 +234,7 @@ def test_the_real_data_local_contrast_config_changes_only_the_window_step():
 
 
 def test_the_hard_negative_detector_adds_mining_to_the_demo_detector_and_nothing_else():
-    main = load('demo/faster_rcnn_r18_synth.py')
+    main = load('demo/faster_rcnn_r18-w32_fpn_48e_synth.py')
     mined = load('demo/faster_rcnn_r18_synth_hnm.py')
     before = main.train_dataloader.dataset.pipeline
     after = mined.train_dataloader.dataset.pipeline
@@ -247,7 +247,7 @@ def test_the_hard_negative_detector_adds_mining_to_the_demo_detector_and_nothing
         main.default_hooks
     )
     changed_keys = differing_keys(
-        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_hnm.py'
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth.py', 'demo/faster_rcnn_r18_synth_hnm.py'
     )
     assert {k for k in changed_keys if not k.startswith('default_hooks.hard_negative_mining.')} == {
         'train_dataloader.dataset.pipeline'

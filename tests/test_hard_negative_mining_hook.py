@@ -46,7 +46,7 @@ def test_mining_hands_negatives_of_the_training_slices_to_the_crop(data_root, tm
 
     from mmlesion.datasets.transforms.random_lesion_crop import RandomLesionCrop
 
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18-w32_fpn_48e_synth.py'))
     options = detector_options(data_root)
     options.update(
         {

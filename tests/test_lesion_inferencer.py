@@ -32,7 +32,7 @@ ENHANCER_PARAMS = (3.0, 5.0)
 def detector(tmp_path_factory):
     """A tiny (untrained) demo detector: its config file and checkpoint."""
     root = tmp_path_factory.mktemp('detector')
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18-w32_fpn_48e_synth.py'))
     cfg.model = tiny_detector_config()
     cfg.dump(str(root / 'detector.py'))
     torch.manual_seed(0)
@@ -45,7 +45,7 @@ def enhancer(tmp_path_factory, detector):
     """An enhancer checkpoint whose regressor always picks ENHANCER_PARAMS, with its config
     stored in meta.cfg as the Runner stores it; and its config file."""
     root = tmp_path_factory.mktemp('enhancer')
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth.py'))
     cfg.model.detector = tiny_detector_config()
     cfg.model.detector_checkpoint = detector[1]
     cfg.model.data_preprocessor.regressor.update(

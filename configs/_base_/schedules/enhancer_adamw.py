@@ -5,7 +5,7 @@
 # seed 0's best validation mAP rose from 11.24 to 11.73 % (1e-3: 11.28 %; docs/en/results.md).
 # The paper's Adam at 1.5e-5 moves the parameters by hundredths in such a budget, and with Adam's
 # coupled (L2) weight decay at these rates the trunk collapsed to a constant output
-# (configs/demo/enhancer_r18_synth.py). Only the regressor trains: the frozen detector is left out
+# (configs/demo/enhancer_r18-w16_6e_synth.py). Only the regressor trains: the frozen detector is left out
 # of the optimizer in one log line.
 # A config takes it with `optim_wrapper = {{_base_.enhancer_optim_wrapper}}`.
 enhancer_optim_wrapper = dict(

@@ -104,7 +104,7 @@ def gather_roi_align(
     mmcv's CPU kernels recompute the taps for every channel on one thread. On a demo training
     batch (8 maps of 64 x 24 x 24, 512 RoIs, 7 x 7 bins, 2 x 2 samples; 2 threads) forward +
     backward took 25 ms against mmcv's 148 ms, forward alone 4 ms against 43 ms
-    (``tools/analysis_tools/benchmark_roi_align.py``).
+    (``projects/enhancement_benchmark/tools/benchmark_roi_align.py``).
 
     Args:
         features: ``(N, C, H, W)`` feature maps.

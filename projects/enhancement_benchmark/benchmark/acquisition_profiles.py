@@ -16,7 +16,7 @@ import numpy as np
 
 from mmlesion.datasets.synthetic import DEGRADATIONS, SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import evaluate_subsets
-from mmlesion.utils import load_config
+from mmlesion.evaluation.subset_evaluation import dataset_infos
 
 CLEAN = 'clean'
 
@@ -40,18 +40,6 @@ def acquisition_profiles(data_root: str | Path) -> dict[str, str]:
     if not sidecar.is_file():
         return {}
     return {name: r.profile for name, r in read_acquisition_sidecar(sidecar).items()}
-
-
-def dataset_infos(config: str, cfg_options: Mapping) -> tuple[list[dict], tuple[str, ...]]:
-    """The items (``get_data_info``) and classes of the config's test dataset."""
-    from mmdet.registry import DATASETS
-    from mmengine.registry import init_default_scope
-
-    cfg = load_config(config, dict(cfg_options))
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    return infos, tuple(dataset.metainfo['classes'])
 
 
 def _spread(values: np.ndarray) -> dict[str, float]:

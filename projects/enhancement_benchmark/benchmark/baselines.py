@@ -27,7 +27,7 @@ from .fixed_setting_search import (
     search_table,
 )
 from .oracle import oracle_choice, oracle_summary
-from .profile_breakdown import acquisition_profiles, profile_groups
+from .acquisition_profiles import acquisition_profiles, profile_groups
 from .setting_sweep import records_metrics, sweep_fixed_settings
 
 #: File of the baselines' per-slice test records (for the paired bootstrap).

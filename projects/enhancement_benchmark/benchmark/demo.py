@@ -9,7 +9,7 @@ its last epoch checkpoint, unless ``force`` is set or a stage it reads ran again
 The benchmark also enables (:class:`DemoSettings` flags):
 
 - ``noaug``: a second detector trained without ``RandomGLCAE`` (the paper's setting,
-  ``configs/demo/faster_rcnn_r18_synth_noaug.py``) and the fixed methods in front of it
+  ``configs/demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py``) and the fixed methods in front of it
   (``identity_noaug``, ``glcae_fixed_noaug``, ``clahe_fixed_noaug``); with ``noaug_enhancer``
   also an enhancer trained in front of it (``learned_noaug``);
 - ``baselines``: ``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of each detector
@@ -26,11 +26,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import runs
+from . import train_and_test
 from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS
 from .inference_timing import time_inference
-from .methods import METHODS, NOAUG_SUFFIX
-from .profile_breakdown import metrics_by_profile
+from .compared_methods import METHODS, NOAUG_SUFFIX
+from .acquisition_profiles import metrics_by_profile
 
 #: Every stage, in run order; the optional ones run only when :class:`DemoSettings` enables them.
 STAGES = (
@@ -73,8 +73,8 @@ class DemoSettings:
     image_size: int = 256
     difficulty: float = 0.5
     force: bool = False
-    detector_config: str = 'configs/demo/faster_rcnn_r18_synth.py'
-    enhancer_config: str = 'configs/demo/enhancer_r18_synth.py'
+    detector_config: str = 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py'
+    enhancer_config: str = 'configs/demo/enhancer_r18-w16_6e_synth.py'
     identity_config: str = 'configs/demo/baselines/identity_synth.py'
     glcae_fixed_config: str = 'configs/demo/baselines/glcae_fixed_synth.py'
     clahe_fixed_config: str = 'configs/demo/baselines/clahe_fixed_synth.py'
@@ -87,7 +87,7 @@ class DemoSettings:
     noaug_enhancer: bool = False
     baselines: bool = False
     #: None: the preset has no detector without RandomGLCAE; the noaug stages are skipped.
-    noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18_synth_noaug.py'
+    noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py'
     search_clips: tuple[float, ...] = SEARCH_CLIPS
     search_grids: tuple[float, ...] = SEARCH_GRIDS
     per_profile_min_slices: int = 5
@@ -124,11 +124,11 @@ PRESETS: dict[str, dict] = {
         'work_dir': 'work_dirs/paper_gpu',
         'data_root': 'data/synthetic_deeplesion_512',
         'image_size': 512,
-        'detector_config': 'configs/gpu/faster_rcnn_r50_fpn_synth_gpu.py',
-        'enhancer_config': 'configs/gpu/enhancer_r18_synth_gpu.py',
-        'identity_config': 'configs/gpu/baselines/identity_synth_gpu.py',
-        'glcae_fixed_config': 'configs/gpu/baselines/glcae_fixed_synth_gpu.py',
-        'clahe_fixed_config': 'configs/gpu/baselines/clahe_fixed_synth_gpu.py',
+        'detector_config': 'projects/enhancement_benchmark/configs/gpu/faster_rcnn_r50_fpn_30e_synth512.py',
+        'enhancer_config': 'projects/enhancement_benchmark/configs/gpu/enhancer_r18_30e_synth512.py',
+        'identity_config': 'projects/enhancement_benchmark/configs/gpu/baselines/identity_synth512.py',
+        'glcae_fixed_config': 'projects/enhancement_benchmark/configs/gpu/baselines/glcae_fixed_synth512.py',
+        'clahe_fixed_config': 'projects/enhancement_benchmark/configs/gpu/baselines/clahe_fixed_synth512.py',
         'noaug_detector_config': None,  # not written for the GPU preset
         'data_workers': 16,
     },
@@ -191,7 +191,7 @@ class DemoPipeline:
         resume = self._resume_from(stage)
         if resume:
             self.log(f'[{stage}] resuming the interrupted run from its last checkpoint')
-        result = runs.train(config, str(self.work_dir / stage), options, desc=stage, resume=resume)
+        result = train_and_test.train(config, str(self.work_dir / stage), options, desc=stage, resume=resume)
         # elapsed_s then counts only the resumed part; 'resumed' says so.
         return {
             'checkpoint': result.best_checkpoint,
@@ -200,7 +200,7 @@ class DemoPipeline:
         }
 
     def _data_options(self) -> dict:
-        return runs.data_options(self.settings.data_root, self.settings.seed)
+        return train_and_test.data_options(self.settings.data_root, self.settings.seed)
 
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -305,7 +305,7 @@ class DemoPipeline:
             for split in splits:
                 split_options = {**options, 'test_dataloader.dataset.split': split}
                 dump = str(out_dir / f'predictions_{name}.pkl') if split == 'test' else None
-                metrics = runs.test(
+                metrics = train_and_test.test(
                     config,
                     checkpoint,
                     str(out_dir / name),
@@ -359,7 +359,7 @@ class DemoPipeline:
 
     def statistics(self, stages: dict[str, dict]) -> dict:
         """Paired bootstrap intervals and the learned parameters by acquisition profile."""
-        from .statistics import seed_statistics
+        from .seed_statistics import seed_statistics
 
         s = self.settings
         predictions = {}

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runs
+from . import train_and_test
 from .demo_report import comparison_table
 
 
@@ -23,10 +23,10 @@ class TransferSettings:
     work_dir: str = 'work_dirs/transfer'
     data_root: str = 'data/synthetic_deeplesion'
     enhancer_checkpoint: str = ''
-    detector_config: str = 'configs/transfer/retinanet_r18_synth.py'
-    identity_config: str = 'configs/transfer/retinanet_r18_synth_identity.py'
-    glcae_fixed_config: str = 'configs/transfer/retinanet_r18_synth_glcae_fixed.py'
-    learned_config: str = 'configs/transfer/enhancer_r18_synth_on_retinanet.py'
+    detector_config: str = 'projects/enhancement_benchmark/configs/transfer/retinanet_r18-w32_fpn_36e_synth.py'
+    identity_config: str = 'projects/enhancement_benchmark/configs/transfer/identity_on_retinanet_synth.py'
+    glcae_fixed_config: str = 'projects/enhancement_benchmark/configs/transfer/glcae_fixed_on_retinanet_synth.py'
+    learned_config: str = 'projects/enhancement_benchmark/configs/transfer/enhancer_r18-w16_6e_synth_on_retinanet.py'
     seed: int = 0
 
 
@@ -53,9 +53,9 @@ def run_detector_transfer(settings: TransferSettings, detector_checkpoint: str |
             'enhancer first: make demo)'
         )
     work_dir = Path(settings.work_dir)
-    options = runs.data_options(settings.data_root, settings.seed)
+    options = train_and_test.data_options(settings.data_root, settings.seed)
     if detector_checkpoint is None:
-        trained = runs.train(
+        trained = train_and_test.train(
             settings.detector_config, str(work_dir / 'detector'), options, desc='RetinaNet'
         )
         detector_checkpoint = trained.best_checkpoint
@@ -64,7 +64,7 @@ def run_detector_transfer(settings: TransferSettings, detector_checkpoint: str |
         method_options = dict(options)
         if name == 'learned':
             method_options['model.enhancer_checkpoint'] = settings.enhancer_checkpoint
-        metrics = runs.test(
+        metrics = train_and_test.test(
             getattr(settings, field),
             detector_checkpoint,
             str(work_dir / name),

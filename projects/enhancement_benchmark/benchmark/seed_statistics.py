@@ -14,8 +14,9 @@ from pathlib import Path
 from mmlesion.evaluation import paired_bootstrap, slice_records
 from mmlesion.evaluation.functional import WeightedSliceMetrics
 from mmlesion.evaluation.paired_bootstrap import aligned_results
+from mmlesion.evaluation.subset_evaluation import dataset_infos
 
-from .profile_breakdown import acquisition_profiles, dataset_infos, parameters_by_profile
+from .acquisition_profiles import acquisition_profiles, parameters_by_profile
 
 #: (method, reference) pairs bootstrapped, before the detector suffix.
 PAIRS = (('learned', 'glcae_tuned'), ('learned', 'identity'))
@@ -48,7 +49,7 @@ def seed_statistics(
     Returns:
         ``{'bootstrap': {'learned-glcae_tuned': {...}, ...}, 'learned_parameters_by_profile':
         {method: ...}}`` (:func:`~mmlesion.evaluation.paired_bootstrap.paired_bootstrap`,
-        :func:`~.profile_breakdown.parameters_by_profile`).
+        :func:`~.acquisition_profiles.parameters_by_profile`).
     """
     infos, classes = dataset_infos(config, cfg_options)
     records: dict[str, list[dict]] = {}

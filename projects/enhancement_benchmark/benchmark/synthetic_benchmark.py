@@ -17,18 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runs
+from . import train_and_test
 from .demo import DemoPipeline, DemoSettings
-from .machine import machine_description
-from .methods import method_label, ordered_methods
+from .machine_description import machine_description
+from .compared_methods import method_label, ordered_methods
 
 #: (name, config) of the demo-scale ablations of the paper's Table 4, and the reinforce objective.
 ABLATIONS = (
-    ('batch 4 (half)', 'configs/demo/ablations/enhancer_r18_synth_bs4.py'),
-    ('4 FC layers', 'configs/demo/ablations/enhancer_r18_synth_fc4.py'),
-    ('lr 1.5e-2 (5x)', 'configs/demo/ablations/enhancer_r18_synth_lr5x.py'),
-    ('patience 1 (of 2)', 'configs/demo/ablations/enhancer_r18_synth_patience1.py'),
-    ('reinforce objective', 'configs/demo/ablations/enhancer_r18_synth_reinforce.py'),
+    ('batch 4 (half)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_bs4.py'),
+    ('4 FC layers', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_fc4.py'),
+    ('lr 1.5e-2 (5x)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_lr5x.py'),
+    ('patience 1 (of 2)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_patience1.py'),
+    ('reinforce objective', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_reinforce.py'),
 )
 #: Test metrics kept per method, in percent.
 KEPT_METRICS = {
@@ -146,8 +146,8 @@ def run_ablations(settings: DemoSettings, detector_checkpoint: str, work_dir: Pa
         if done.is_file():  # finished before: reuse, as the main job's stages
             rows.append(json.loads(done.read_text()))
             continue
-        trained = runs.train(config, str(run_dir), options, desc=name)
-        metrics = runs.test(config, trained.best_checkpoint, str(run_dir), options, desc=name)
+        trained = train_and_test.train(config, str(run_dir), options, desc=name)
+        metrics = train_and_test.test(config, trained.best_checkpoint, str(run_dir), options, desc=name)
         row = {
             'ablation': name,
             'config': config,

@@ -1,5 +1,5 @@
-"""Where a training step goes: time (and profile) a config's training steps on pre-loaded
-batches, data loading left out."""
+"""Where a training step goes: time a config's training steps on pre-loaded batches (data
+loading left out), optionally under cProfile."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 
-def profile_train_steps(
-    cfg: Config, steps: int, warmup: int = 3, profile: bool = True
+def time_train_steps(
+    cfg: Config, steps: int, warmup: int = 3, cprofile: bool = True
 ) -> tuple[float, pstats.Stats | None]:
     """Seconds a training step of ``cfg``'s model, and its cProfile statistics.
 
     Builds the model, optimizer wrapper and training dataloader as the Runner does, loads
     ``warmup + steps`` batches first, runs ``warmup`` steps untimed, then times ``steps``
     steps (preprocess, forward, loss, backward, optimizer step), under cProfile when
-    ``profile``. The profiler adds its own overhead to Python-heavy code: compare profiled
+    ``cprofile``. The profiler adds its own overhead to Python-heavy code: compare profiled
     runs with profiled runs.
 
     Returns:
-        ``(seconds_per_step, stats)``; ``stats`` is ``None`` without ``profile``.
+        ``(seconds_per_step, stats)``; ``stats`` is ``None`` without ``cprofile``.
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f'steps must be >= 1 and warmup >= 0, got {steps} and {warmup}')
@@ -47,7 +47,7 @@ def profile_train_steps(
 
     for batch in batches[:warmup]:
         step(batch)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile() if cprofile else None
     start = time.perf_counter()
     if profiler:
         profiler.enable()

@@ -3,8 +3,8 @@ test_runner_end_to_end.py and in `make demo`)."""
 
 import json
 
-from mmlesion.experiments.demo import STAGES, DemoPipeline, DemoSettings
-from mmlesion.experiments.demo_report import comparison_table, percent
+from projects.enhancement_benchmark.benchmark.demo import STAGES, DemoPipeline, DemoSettings
+from projects.enhancement_benchmark.benchmark.demo_report import comparison_table, percent
 
 
 class RecordingPipeline(DemoPipeline):
@@ -135,19 +135,19 @@ def test_comparison_table_in_percent():
 
 
 class TrainingPipeline(RecordingPipeline):
-    """The real detector stage, with ``runs.train`` replaced by a recorder of its resume."""
+    """The real detector stage, with ``train_and_test.train`` replaced by a recorder of its resume."""
 
     train_detector = DemoPipeline.train_detector
 
 
 def _record_resume(monkeypatch):
-    from mmlesion.experiments import runs
+    from projects.enhancement_benchmark.benchmark import train_and_test
 
     calls = []
 
     def fake_train(config, work_dir, cfg_options=None, desc='', seed=None, resume=None):
         calls.append((desc, resume))
-        return runs.TrainResult(work_dir, f'{work_dir}/best.pth', 'log', 0.0)
+        return train_and_test.TrainResult(work_dir, f'{work_dir}/best.pth', 'log', 0.0)
 
     monkeypatch.setattr(runs, 'train', fake_train)
     return calls

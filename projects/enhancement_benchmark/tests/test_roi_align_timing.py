@@ -3,7 +3,7 @@
 import torch
 from mmcv.ops import RoIAlign
 
-from mmlesion.experiments.roi_align_timing import random_rois, time_roi_layers
+from projects.enhancement_benchmark.benchmark.roi_align_timing import random_rois, time_roi_layers
 from mmlesion.models import GatherRoIAlign
 
 

@@ -8,9 +8,9 @@ import math
 import pytest
 from conftest import DEMO_CONFIGS, enhancer_options
 
-from mmlesion.experiments import runs
-from mmlesion.experiments.profile_breakdown import parameters_by_profile
-from mmlesion.experiments.statistics import seed_statistics
+from projects.enhancement_benchmark.benchmark import train_and_test
+from projects.enhancement_benchmark.benchmark.acquisition_profiles import parameters_by_profile
+from projects.enhancement_benchmark.benchmark.seed_statistics import seed_statistics
 
 
 def prediction(img_id: str, clip: float, grid: float) -> dict:
@@ -48,7 +48,7 @@ def test_seed_statistics_from_dumped_predictions(trained_detector, data_root, tm
     dumps = {}
     for name, config in (('identity', 'identity_synth.py'), ('learned', 'glcae_fixed_synth.py')):
         dumps[name] = str(tmp_path / f'{name}.pkl')
-        runs.test(
+        train_and_test.test(
             str(DEMO_CONFIGS / 'baselines' / config),
             trained_detector,
             str(tmp_path / name),

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from conftest import DEMO_CONFIGS, enhancer_options
 
-from mmlesion.experiments import runs
-from mmlesion.experiments.fixed_setting_search import (
+from projects.enhancement_benchmark.benchmark import train_and_test
+from projects.enhancement_benchmark.benchmark.fixed_setting_search import (
     add_search_grid_arguments,
     apply_per_profile,
     best_setting,
     per_profile_settings,
     search_grid,
 )
-from mmlesion.experiments.oracle import oracle_choice, oracle_summary, slice_ap
-from mmlesion.experiments.setting_sweep import SweepResult, records_metrics, sweep_fixed_settings
+from projects.enhancement_benchmark.benchmark.oracle import oracle_choice, oracle_summary, slice_ap
+from projects.enhancement_benchmark.benchmark.setting_sweep import SweepResult, records_metrics, sweep_fixed_settings
 
 LESION = np.array([[10.0, 10.0, 30.0, 30.0]])
 MISS = np.array([[60.0, 60.0, 70.0, 70.0]])
@@ -133,7 +133,7 @@ def test_sweep_predicts_as_the_runner_does_with_the_tuned_config(
     )
     assert sweep.num_slices > 0 and set(sweep.records) == set(settings)
     dump = tmp_path / 'tuned.pkl'
-    metrics = runs.test(
+    metrics = train_and_test.test(
         str(DEMO_CONFIGS / 'baselines' / 'glcae_tuned_synth.py'),
         trained_detector,
         str(tmp_path),
@@ -154,7 +154,7 @@ def test_sweep_predicts_as_the_runner_does_with_the_tuned_config(
 
 
 def test_baselines_stage_on_the_tiny_data(trained_detector, data_root, tmp_path):
-    from mmlesion.experiments.baselines import fixed_setting_baselines
+    from projects.enhancement_benchmark.benchmark.baselines import fixed_setting_baselines
 
     record_ = fixed_setting_baselines(
         config=str(DEMO_CONFIGS / 'baselines' / 'glcae_fixed_synth.py'),

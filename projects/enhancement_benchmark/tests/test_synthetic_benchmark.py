@@ -2,8 +2,8 @@
 
 import pytest
 
-from mmlesion.experiments.demo import DemoSettings
-from mmlesion.experiments.synthetic_benchmark import BenchmarkSettings, seed_record
+from projects.enhancement_benchmark.benchmark.demo import DemoSettings
+from projects.enhancement_benchmark.benchmark.synthetic_benchmark import BenchmarkSettings, seed_record
 
 
 def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
@@ -73,7 +73,7 @@ def bench_record(seed, learned, intervals=None):
 
 
 def test_markdown_tables_and_the_ordering_verdict():
-    from mmlesion.experiments.synthetic_benchmark import benchmark_markdown
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
 
     ablation = {'ablation': '4 FC layers', 'map': 6.1, 'ap50': 12.0, 'froc_avg': 20.0}
     text = benchmark_markdown(
@@ -87,7 +87,7 @@ def test_markdown_tables_and_the_ordering_verdict():
 
 
 def test_markdown_shows_new_methods_intervals_and_the_reading():
-    from mmlesion.experiments.synthetic_benchmark import benchmark_markdown
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
 
     runs_ = [
         bench_record(0, 6.0, {'learned-glcae_tuned': [-0.5, 0.7], 'learned-identity': [1, 3]}),
@@ -111,7 +111,7 @@ def test_markdown_shows_new_methods_intervals_and_the_reading():
     ],
 )
 def test_claim_reading_follows_the_intervals(intervals, verdict):
-    from mmlesion.experiments.synthetic_benchmark import claim_reading
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import claim_reading
 
     runs_ = [
         bench_record(seed, 6.0, {'learned-glcae_tuned': interval})
@@ -122,9 +122,9 @@ def test_claim_reading_follows_the_intervals(intervals, verdict):
 
 
 def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
-    from mmlesion.experiments.synthetic_benchmark import merge_results
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import merge_results
 
-    def run(seed, device, detector='configs/demo/faster_rcnn_r18_synth.py', value=1.0):
+    def run(seed, device, detector='configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py', value=1.0):
         return {
             'seed': seed,
             'device': device,
@@ -148,7 +148,7 @@ def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
 def test_presets_name_existing_configs():
     from pathlib import Path
 
-    from mmlesion.experiments.demo import PRESETS
+    from projects.enhancement_benchmark.benchmark.demo import PRESETS
 
     root = Path(__file__).resolve().parents[1]
     for name in PRESETS:

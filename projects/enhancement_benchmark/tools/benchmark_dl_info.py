@@ -1,6 +1,6 @@
 """Time parsing a DL_info.csv (default: a synthetic table as large as the release's 32,735 rows).
 
-python tools/analysis_tools/benchmark_dl_info.py [--csv data/DeepLesion/DL_info.csv]
+python projects/enhancement_benchmark/tools/benchmark_dl_info.py [--csv data/DeepLesion/DL_info.csv]
 """
 
 import argparse

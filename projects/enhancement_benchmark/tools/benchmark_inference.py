@@ -5,19 +5,25 @@ alone and of the whole enhancer pipeline, and the enhancement (regressor + GLCAE
 and prints ms/img, img/s and the enhancement's overhead in % of the detector-alone time.
 Without a checkpoint the weights are random: the time of a forward pass hardly depends on them.
 
-    python tools/analysis_tools/benchmark_inference.py configs/demo/enhancer_r18_synth.py \\
+    python projects/enhancement_benchmark/tools/benchmark_inference.py configs/demo/enhancer_r18-w16_6e_synth.py \\
         --checkpoint work_dirs/demo/enhancer/best_deeplesion_mAP_epoch_N.pth
-    python tools/analysis_tools/benchmark_inference.py configs/enhancer_r18.py \\
+    python projects/enhancement_benchmark/tools/benchmark_inference.py configs/enhancer_r18.py \\
         --cfg-options test_dataloader.dataset.data_root=data/synthetic_deeplesion_512/ \\
         model.detector.backbone.init_cfg=None --batch-size 2 --num-batches 2
 """
+
+import sys
+from pathlib import Path
+
+# The repository root on the path, so that `projects.enhancement_benchmark` imports from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import argparse
 
 from mmengine.config import DictAction
 
-from mmlesion.experiments.inference_timing import time_inference
-from mmlesion.experiments.machine import machine_description
+from projects.enhancement_benchmark.benchmark.inference_timing import time_inference
+from projects.enhancement_benchmark.benchmark.machine_description import machine_description
 from mmlesion.utils import flush_denormals
 
 

@@ -2,17 +2,23 @@
 demo detector's shapes (training: 8 maps of 64 x 24 x 24, 64 RoIs a map; test: 8 maps of
 64 x 64 x 64, 300 RoIs a map; 7 x 7 bins), and check that both give the same numbers.
 
-    python tools/analysis_tools/benchmark_roi_align.py [--sampling-ratio 2] [--device cpu]
+    python projects/enhancement_benchmark/tools/benchmark_roi_align.py [--sampling-ratio 2] [--device cpu]
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The repository root on the path, so that `projects.enhancement_benchmark` imports from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import argparse
 
 from mmcv.ops import RoIAlign
 
-from mmlesion.experiments.machine import machine_description
-from mmlesion.experiments.roi_align_timing import time_roi_layers
+from projects.enhancement_benchmark.benchmark.machine_description import machine_description
+from projects.enhancement_benchmark.benchmark.roi_align_timing import time_roi_layers
 from mmlesion.models import GatherRoIAlign
 from mmlesion.utils import flush_denormals
 

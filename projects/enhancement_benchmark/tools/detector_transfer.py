@@ -3,13 +3,19 @@
 Trains the RetinaNet on the same synthetic data (unless --detector-checkpoint is given), then
 compares it alone, behind fixed GLCAE and behind the transferred enhancer on the test split.
 
-    python tools/analysis_tools/detector_transfer.py \\
+    python projects/enhancement_benchmark/tools/detector_transfer.py \\
         --enhancer-checkpoint work_dirs/demo/enhancer/best_deeplesion_mAP_epoch_N.pth
 """
 
+import sys
+from pathlib import Path
+
+# The repository root on the path, so that `projects.enhancement_benchmark` imports from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
 import argparse
 
-from mmlesion.experiments.detector_transfer import TransferSettings, run_detector_transfer
+from projects.enhancement_benchmark.benchmark.detector_transfer import TransferSettings, run_detector_transfer
 from mmlesion.utils import flush_denormals
 
 

@@ -5,7 +5,7 @@
 # R50-FPN detector, ResNet-18 enhancer, identity / fixed / learned evaluation, timings) written
 # as a synthetic_benchmark.json record. Results go to OUT_DIR (at most 8 files).
 #
-#   bash tools/analysis_tools/paper_gpu_run.sh OUT_DIR [NUM_PATIENTS]
+#   bash projects/enhancement_benchmark/tools/paper_gpu_run.sh OUT_DIR [NUM_PATIENTS]
 #
 # The wheels: ../shared/gpu-wheels/README.md (mmcv with CUDA ops, mmengine, mmdet, pycocotools,
 # ...) in .whl/ of the checkout. Each step has its own time limit and failing steps do not stop
@@ -26,11 +26,11 @@ print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__ver
 } >>"$log" 2>&1
 
 echo "== enhancement benchmark $(date +%T)" >>"$log"
-timeout 75 python3 tools/analysis_tools/benchmark_enhancement.py --skip-baseline --repeats 5 \
+timeout 75 python3 projects/enhancement_benchmark/tools/benchmark_enhancement.py --skip-baseline --repeats 5 \
     --cpu-batch 16 --cuda-batch 64 >"$out/benchmark_enhancement.md" 2>>"$log"
 
 echo "== paper-size main job $(date +%T)" >>"$log"
-timeout "${MAIN_JOB_TIMEOUT_S:-470}" python3 tools/analysis_tools/synthetic_benchmark.py \
+timeout "${MAIN_JOB_TIMEOUT_S:-470}" python3 projects/enhancement_benchmark/tools/synthetic_benchmark.py \
     --preset paper_gpu --seeds 0 --no-ablations --num-patients "$num_patients" \
     --out "$out/gpu_benchmark.json" >"$out/main_job.log" 2>&1
 echo "main job exit $? $(date +%T)" >>"$log"

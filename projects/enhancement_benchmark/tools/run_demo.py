@@ -5,18 +5,24 @@ compares the detector alone, fixed GLCAE, fixed CLAHE and the learned enhancer o
 split. Writes results.md, results.json and figures into --work-dir. Finished stages are skipped
 on a re-run unless --force; an interrupted training stage resumes from its last checkpoint.
 
-    python tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
+    python projects/enhancement_benchmark/tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
     # with the benchmark's optional stages (a detector without RandomGLCAE and its enhancer;
     # the validation-tuned baselines and the oracle):
-    python tools/run_demo.py --noaug --noaug-enhancer --baselines
-    python tools/run_demo.py --preset paper_gpu   # the paper-size models, on a GPU
+    python projects/enhancement_benchmark/tools/run_demo.py --noaug --noaug-enhancer --baselines
+    python projects/enhancement_benchmark/tools/run_demo.py --preset paper_gpu   # the paper-size models, on a GPU
 """
+
+import sys
+from pathlib import Path
+
+# The repository root on the path, so that `projects.enhancement_benchmark` imports from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import argparse
 import json
 
-from mmlesion.experiments.demo import PRESETS, DemoPipeline, DemoSettings
-from mmlesion.experiments.fixed_setting_search import add_search_grid_arguments
+from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoPipeline, DemoSettings
+from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
 from mmlesion.utils import flush_denormals
 
 

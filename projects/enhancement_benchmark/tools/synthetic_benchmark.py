@@ -7,18 +7,24 @@ detectors; then the paired bootstrap. Finished stages are reused on a re-run. Th
 retrain the enhancer in front of the first seed's detector. Writes the JSON the tables of
 docs/en/results.md come from.
 
-    python tools/analysis_tools/synthetic_benchmark.py --seeds 0 1 2 \\
+    python projects/enhancement_benchmark/tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
     # the paper-size models on a GPU (configs/gpu/); an existing --out file keeps its other runs:
-    python tools/analysis_tools/synthetic_benchmark.py --preset paper_gpu --seeds 0 \\
+    python projects/enhancement_benchmark/tools/synthetic_benchmark.py --preset paper_gpu --seeds 0 \\
         --no-ablations --out docs/results/synthetic_benchmark.json
 """
 
+import sys
+from pathlib import Path
+
+# The repository root on the path, so that `projects.enhancement_benchmark` imports from a checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
 import argparse
 
-from mmlesion.experiments.demo import PRESETS, DemoSettings
-from mmlesion.experiments.fixed_setting_search import add_search_grid_arguments
-from mmlesion.experiments.synthetic_benchmark import (
+from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoSettings
+from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
+from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
     BenchmarkSettings,
     benchmark_markdown,
     run_benchmark,

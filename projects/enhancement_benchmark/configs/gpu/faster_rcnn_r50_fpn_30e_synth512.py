@@ -7,7 +7,7 @@
 # - learning rate 2e-4 after a 100-iteration warm-up instead of 1e-5 (a from-scratch R50 moves
 #   nowhere at 1e-5 in a few hundred iterations), still constant as in the paper;
 # - length: at most 30 epochs and a wall-clock budget (TrainTimeBudgetHook) instead of 100.
-#   python tools/run_demo.py --preset paper_gpu --image-size 512
+#   python projects/enhancement_benchmark/tools/run_demo.py --preset paper_gpu --image-size 512
 _base_ = '../faster_rcnn_r50_fpn_deeplesion_glcae_aug.py'
 
 data_root = 'data/synthetic_deeplesion_512/'

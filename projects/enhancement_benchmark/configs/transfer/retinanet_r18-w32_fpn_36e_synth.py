@@ -1,9 +1,9 @@
 # The transfer study's detector on the embedded synthetic DeepLesion: RetinaNet shrunk to train on
 # two CPU cores, trained on the same data and input as the demo Faster R-CNN
-# (demo/faster_rcnn_r18_synth.py), so that the two differ only in the detector, over 36 epochs
+# (demo/faster_rcnn_r18-w32_fpn_48e_synth.py), so that the two differ only in the detector, over 36 epochs
 # (adam_demo_36e.py, the demo detector's schedule before 2026-12-02; the measured RetinaNet of
 # docs/en/results.md was trained on it).
-#   python tools/train.py configs/transfer/retinanet_r18_synth.py
+#   python tools/train.py projects/enhancement_benchmark/configs/transfer/retinanet_r18-w32_fpn_36e_synth.py
 _base_ = [
     '../_base_/models/retinanet_r50_fpn.py',
     '../_base_/datasets/synthetic_deeplesion.py',

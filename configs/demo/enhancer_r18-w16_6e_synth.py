@@ -1,6 +1,6 @@
 # CPU demo enhancer: the paper's enhancer recipe in front of the frozen demo detector
-# (faster_rcnn_r18_synth.py): a quarter-width ResNet-18 regressor on 128×128 key slices.
-#   python tools/train.py configs/demo/enhancer_r18_synth.py \
+# (faster_rcnn_r18-w32_fpn_48e_synth.py): a quarter-width ResNet-18 regressor on 128×128 key slices.
+#   python tools/train.py configs/demo/enhancer_r18-w16_6e_synth.py \
 #       --cfg-options model.detector_checkpoint=work_dirs/demo/detector/best_deeplesion_mAP_epoch_N.pth
 # As the paper: objective 'surrogate', starting from the fixed
 # GLCAE (2.0, 8), a constant learning rate, weight decay 1e-2, early stopping on the validation
@@ -10,7 +10,7 @@
 # form of weight decay at such a rate the decay term outweighs the small gradients of the
 # regressor's trunk, which collapsed to zero output within 240 steps (measured: every slice then
 # gets the same parameters).
-_base_ = ['./faster_rcnn_r18_synth.py', '../_base_/schedules/enhancer_adamw.py']
+_base_ = ['./faster_rcnn_r18-w32_fpn_48e_synth.py', '../_base_/schedules/enhancer_adamw.py']
 
 model = dict(
     _delete_=True,

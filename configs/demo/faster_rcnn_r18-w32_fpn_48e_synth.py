@@ -5,7 +5,7 @@
 # training patches, Adam with a warm-up and cosine decay over 48 epochs
 # (configs/_base_/schedules/adam_demo.py). The previous default (three windows, 16 epochs):
 # faster_rcnn_r18_synth_three_window_16e.py.
-#   python tools/train.py configs/demo/faster_rcnn_r18_synth.py
+#   python tools/train.py configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py
 _base_ = [
     '../_base_/models/faster_rcnn_r50_fpn.py',
     '../_base_/datasets/synthetic_deeplesion.py',
