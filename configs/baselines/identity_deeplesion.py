@@ -1,4 +1,4 @@
-# Baseline: the frozen detector alone (no enhancement), evaluated through the same wrapper.
-#   python tools/test.py configs/baselines/identity_deeplesion.py DETECTOR_CHECKPOINT
+# Baseline: the frozen paper detector alone, through the enhancer wrapper.
+# Results: configs/baselines/README.md
 _base_ = '../enhancer_r18.py'
 model = dict(data_preprocessor=dict(mode='identity', regressor=None))

@@ -1,7 +1,5 @@
-# The demo detector trained as the paper trains its detector: on original slices only, without
-# RandomGLCAE. The frozen-detector comparison on it shows the domain shift that enhancement at
-# test time is for such a detector (README, "Differences from the paper").
-#   python tools/train.py configs/demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py
+# The demo detector trained as the paper trains its detector: without RandomGLCAE.
+# Results: configs/demo/README.md
 _base_ = './faster_rcnn_r18-w32_fpn_48e_synth.py'
 
 detector_train_pipeline = [

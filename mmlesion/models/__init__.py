@@ -1,4 +1,3 @@
-from .backbones import FineStemResNet
 from .data_preprocessors import AdaptiveCLAHEPreprocessor
 from .detectors import FrozenDetectorEnhancer
 from .layers import GatherRoIAlign, gather_roi_align
@@ -8,7 +7,6 @@ from .roi_extractors import RegistryRoIExtractor
 __all__ = [
     'AdaptiveCLAHEPreprocessor',
     'CLAHEParamRegressor',
-    'FineStemResNet',
     'FrozenDetectorEnhancer',
     'GatherRoIAlign',
     'RegistryRoIExtractor',

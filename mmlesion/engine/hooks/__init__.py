@@ -1,6 +1,5 @@
 from .flush_denormals_hook import FlushDenormalsHook
-from .hard_negative_mining_hook import HardNegativeMiningHook
 from .progress_bar_hook import ProgressBarHook
 from .train_time_budget_hook import TrainTimeBudgetHook
 
-__all__ = ['FlushDenormalsHook', 'HardNegativeMiningHook', 'ProgressBarHook', 'TrainTimeBudgetHook']
+__all__ = ['FlushDenormalsHook', 'ProgressBarHook', 'TrainTimeBudgetHook']

@@ -159,8 +159,3 @@ def apply_per_profile(
         chosen.append(setting)
         records.append(sweep.records[setting][index])
     return records, chosen
-
-
-def tuned_metrics(sweep: SweepResult, setting: Setting) -> dict[str, float]:
-    """The Runner's metrics of the sweep's split at ``setting``."""
-    return records_metrics(sweep.records[tuple(setting)], sweep.classes)

@@ -23,11 +23,6 @@ from mmlesion.utils import load_config
 Setting = tuple[float, float]
 
 
-def setting_name(setting: Setting) -> str:
-    """``'clip 2, grid 8'``: a setting as the tables show it."""
-    return f'clip {setting[0]:g}, grid {setting[1]:g}'
-
-
 @dataclass
 class SweepResult:
     """Per setting, the metric records of every slice of the split (in data order).

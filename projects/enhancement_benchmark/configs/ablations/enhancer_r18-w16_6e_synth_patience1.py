@@ -1,5 +1,6 @@
-# Demo-scale ablation (paper Table 4, patience 10 of 20): early-stopping patience 1 instead of 2.
-_base_ = '../enhancer_r18-w16_6e_synth.py'
+# Demo-scale ablation (paper Table 4): early-stopping patience 1 instead of 2.
+# Results: projects/enhancement_benchmark/configs/ablations/README.md
+_base_ = '../../../../configs/demo/enhancer_r18-w16_6e_synth.py'
 custom_hooks = [
     dict(
         type='EarlyStoppingHook',

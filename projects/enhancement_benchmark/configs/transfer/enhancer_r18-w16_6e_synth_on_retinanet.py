@@ -1,8 +1,5 @@
-# Detector transfer: the demo enhancer, trained in front of the demo Faster R-CNN, placed unchanged
-# in front of the demo RetinaNet (retinanet_r18-w32_fpn_36e_synth.py). Nothing is trained here:
-#   python tools/test.py projects/enhancement_benchmark/configs/transfer/enhancer_r18-w16_6e_synth_on_retinanet.py RETINANET_CHECKPOINT \
-#       --cfg-options model.enhancer_checkpoint=work_dirs/demo/enhancer/best_deeplesion_mAP_epoch_N.pth
-# The regressor below must match the trained enhancer's (configs/demo/enhancer_r18-w16_6e_synth.py).
+# Transfer: the demo enhancer (trained against Faster R-CNN) before the RetinaNet.
+# Results: projects/enhancement_benchmark/configs/transfer/README.md
 _base_ = './retinanet_r18-w32_fpn_36e_synth.py'
 
 model = dict(
