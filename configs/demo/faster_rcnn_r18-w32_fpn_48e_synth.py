@@ -23,7 +23,7 @@ model = dict(
         # Two samples a bin instead of adaptive sampling; GatherRoIAlign computes mmcv's
         # RoIAlign (to float rounding), faster on CPUs.
         bbox_roi_extractor=dict(
-            type='RegistryRoIExtractor',
+            type='RegisteredLayerRoIExtractor',
             out_channels=fpn_channels,
             roi_layer=dict(type='GatherRoIAlign', output_size=7, sampling_ratio=2),
         ),

@@ -14,7 +14,7 @@ from mmengine.config import ConfigDict
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..regressors import load_regressor_weights
-from .batch_map import batch_map
+from .batch_coco_map import batch_coco_map
 
 OBJECTIVES = ('surrogate', 'reinforce')
 #: The detector's data-preprocessor fields the enhancer's preprocessor takes over.
@@ -348,7 +348,7 @@ class FrozenDetectorEnhancer(BaseDetector):
         for inputs in (original, enhanced):
             samples = [s.clone() for s in data_samples]
             predicted = self.detector.predict(inputs.detach(), samples, rescale=False)
-            maps.append(batch_map(predicted))
+            maps.append(batch_coco_map(predicted))
         return maps[0], maps[1]
 
 

@@ -1,8 +1,7 @@
-"""The main job and its experiments, kept apart from the user-facing :mod:`mmlesion.apis`:
-the demo pipeline (synthetic data → detector → frozen detector + enhancer → report), the
-multi-seed synthetic benchmark, detector transfer, inference timing and the reports.
+"""The enhancement benchmark: the study around mmlesion, kept out of the installable package.
 
-Thin command-line shells over these live in ``tools/`` (``run_demo.py``,
-``analysis_tools/synthetic_benchmark.py``, ``analysis_tools/detector_transfer.py``,
-``analysis_tools/benchmark_inference.py``).
+The main job (synthetic data → detector → frozen detector + enhancer → report,
+:mod:`.demo`), the multi-seed synthetic benchmark, detector transfer, timing and the reports.
+It imports :mod:`mmlesion`, never the reverse. Its command-line shells are in
+``projects/enhancement_benchmark/tools/``.
 """

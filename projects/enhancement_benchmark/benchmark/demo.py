@@ -32,6 +32,9 @@ from .inference_timing import time_inference
 from .compared_methods import METHODS, NOAUG_SUFFIX
 from .acquisition_profiles import metrics_by_profile
 
+#: The study's own configs, relative to the repository root.
+PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
+
 #: Every stage, in run order; the optional ones run only when :class:`DemoSettings` enables them.
 STAGES = (
     'data',
@@ -116,7 +119,7 @@ class DemoSettings:
 
 #: Named config sets of the main job. ``demo``: the CPU demo (``make demo``). ``paper_gpu``: the
 #: paper-size models (R50-FPN detector, ResNet-18 regressor at 512×512) for one GPU and a few
-#: minutes, on synthetic data generated at 512×512; configs/gpu/ says what differs from the
+#: minutes, on synthetic data generated at 512×512; the gpu configs say what differs from the
 #: paper's configs.
 PRESETS: dict[str, dict] = {
     'demo': {},
@@ -124,11 +127,11 @@ PRESETS: dict[str, dict] = {
         'work_dir': 'work_dirs/paper_gpu',
         'data_root': 'data/synthetic_deeplesion_512',
         'image_size': 512,
-        'detector_config': 'projects/enhancement_benchmark/configs/gpu/faster_rcnn_r50_fpn_30e_synth512.py',
-        'enhancer_config': 'projects/enhancement_benchmark/configs/gpu/enhancer_r18_30e_synth512.py',
-        'identity_config': 'projects/enhancement_benchmark/configs/gpu/baselines/identity_synth512.py',
-        'glcae_fixed_config': 'projects/enhancement_benchmark/configs/gpu/baselines/glcae_fixed_synth512.py',
-        'clahe_fixed_config': 'projects/enhancement_benchmark/configs/gpu/baselines/clahe_fixed_synth512.py',
+        'detector_config': f'{PROJECT_CONFIGS}/gpu/faster_rcnn_r50_fpn_30e_synth512.py',
+        'enhancer_config': f'{PROJECT_CONFIGS}/gpu/enhancer_r18_30e_synth512.py',
+        'identity_config': f'{PROJECT_CONFIGS}/gpu/baselines/identity_synth512.py',
+        'glcae_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/glcae_fixed_synth512.py',
+        'clahe_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/clahe_fixed_synth512.py',
         'noaug_detector_config': None,  # not written for the GPU preset
         'data_workers': 16,
     },

@@ -15,6 +15,9 @@ from pathlib import Path
 from . import train_and_test
 from .demo_report import comparison_table
 
+#: The study's own configs, relative to the repository root.
+PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
+
 
 @dataclass(frozen=True)
 class TransferSettings:
@@ -23,10 +26,10 @@ class TransferSettings:
     work_dir: str = 'work_dirs/transfer'
     data_root: str = 'data/synthetic_deeplesion'
     enhancer_checkpoint: str = ''
-    detector_config: str = 'projects/enhancement_benchmark/configs/transfer/retinanet_r18-w32_fpn_36e_synth.py'
-    identity_config: str = 'projects/enhancement_benchmark/configs/transfer/identity_on_retinanet_synth.py'
-    glcae_fixed_config: str = 'projects/enhancement_benchmark/configs/transfer/glcae_fixed_on_retinanet_synth.py'
-    learned_config: str = 'projects/enhancement_benchmark/configs/transfer/enhancer_r18-w16_6e_synth_on_retinanet.py'
+    detector_config: str = f'{PROJECT_CONFIGS}/transfer/retinanet_r18-w32_fpn_36e_synth.py'
+    identity_config: str = f'{PROJECT_CONFIGS}/transfer/identity_on_retinanet_synth.py'
+    glcae_fixed_config: str = f'{PROJECT_CONFIGS}/transfer/glcae_fixed_on_retinanet_synth.py'
+    learned_config: str = f'{PROJECT_CONFIGS}/transfer/enhancer_r18-w16_6e_synth_on_retinanet.py'
     seed: int = 0
 
 

@@ -22,13 +22,16 @@ from .demo import DemoPipeline, DemoSettings
 from .machine_description import machine_description
 from .compared_methods import method_label, ordered_methods
 
+#: The study's own configs, relative to the repository root.
+PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
+
 #: (name, config) of the demo-scale ablations of the paper's Table 4, and the reinforce objective.
 ABLATIONS = (
-    ('batch 4 (half)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_bs4.py'),
-    ('4 FC layers', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_fc4.py'),
-    ('lr 1.5e-2 (5x)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_lr5x.py'),
-    ('patience 1 (of 2)', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_patience1.py'),
-    ('reinforce objective', 'projects/enhancement_benchmark/configs/ablations/enhancer_r18-w16_6e_synth_reinforce.py'),
+    ('batch 4 (half)', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_bs4.py'),
+    ('4 FC layers', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_fc4.py'),
+    ('lr 1.5e-2 (5x)', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_lr5x.py'),
+    ('patience 1 (of 2)', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_patience1.py'),
+    ('reinforce objective', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_reinforce.py'),
 )
 #: Test metrics kept per method, in percent.
 KEPT_METRICS = {

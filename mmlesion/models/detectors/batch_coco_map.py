@@ -9,7 +9,7 @@ from mmdet.structures import DetDataSample
 from mmlesion.evaluation.functional import coco_map
 
 
-def batch_map(samples: list[DetDataSample]) -> float:
+def batch_coco_map(samples: list[DetDataSample]) -> float:
     """COCO mAP@[.5:.95] in [0, 1] of ``samples``' ``pred_instances`` against their
     ``gt_instances`` (both in the same coordinates). 0 when the batch holds no lesion."""
     det_boxes, det_scores, det_labels, gt_boxes, gt_labels = [], [], [], [], []

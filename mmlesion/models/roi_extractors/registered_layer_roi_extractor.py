@@ -9,7 +9,7 @@ from torch import nn
 
 
 @MODELS.register_module()
-class RegistryRoIExtractor(SingleRoIExtractor):
+class RegisteredLayerRoIExtractor(SingleRoIExtractor):
     """:class:`SingleRoIExtractor` whose ``roi_layer`` may also name a registered module.
 
     mmdet looks the layer's ``type`` up in :mod:`mmcv.ops` only. This extractor takes an
@@ -25,7 +25,7 @@ class RegistryRoIExtractor(SingleRoIExtractor):
             layer_cls = MODELS.get(layer_type)
             if layer_cls is None:
                 raise KeyError(
-                    f'RegistryRoIExtractor: roi_layer type {layer_type!r} is neither in '
+                    f'RegisteredLayerRoIExtractor: roi_layer type {layer_type!r} is neither in '
                     'mmcv.ops nor registered in MODELS'
                 )
             # mmdet builds a layer from a class given as the type, one per level
