@@ -238,7 +238,9 @@ def tiny_detector_config():
     loss step on 64×64 images takes milliseconds. Untrained."""
     from mmengine.config import Config
 
-    model = Config.fromfile(str(REPO_ROOT / 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py')).model
+    model = Config.fromfile(
+        str(REPO_ROOT / 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py')
+    ).model
     model.backbone.base_channels = 8
     model.neck.in_channels = [8, 16, 32, 64]
     model.neck.out_channels = 16

@@ -245,7 +245,9 @@ def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
     # The transferred regressor's weights only mean what they meant in training with the same
     # output ranges and squash.
     demo = load('demo/enhancer_r18-w16_6e_synth.py').model.data_preprocessor.regressor
-    transfer = load(f'{TRANSFER}/enhancer_r18-w16_6e_synth_on_retinanet.py').model.data_preprocessor.regressor
+    transfer = load(
+        f'{TRANSFER}/enhancer_r18-w16_6e_synth_on_retinanet.py'
+    ).model.data_preprocessor.regressor
     assert transfer == demo
     assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
 
@@ -260,7 +262,8 @@ def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
     without = [step for step in main_pipeline if step.type != 'RandomGLCAE']
     assert noaug.train_dataloader.dataset.pipeline == without
     assert differing_keys(
-        'demo/faster_rcnn_r18-w32_fpn_48e_synth.py', 'demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py'
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth.py',
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py',
     ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}
 
 

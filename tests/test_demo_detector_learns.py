@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_CONFIGS, DEMO_DETECTOR, evaluate_in_process, train_in_process
 
-
 #: Epochs over the tiny set's training key slices, in batches of 4.
 EPOCHS = 40
 #: Measured on this data (seed 3, 12 patients at 96 px, clean) after EPOCHS, one thread, with

@@ -67,15 +67,9 @@ def test_set_by_the_hook_after_the_threads_started_it_is_detected_and_warned():
 MODEL_TOOLS = [
     'tools/train.py',
     'tools/test.py',
-    'projects/enhancement_benchmark/tools/run_demo.py',
     'tools/infer.py',
     'tools/enhance.py',
-    'projects/enhancement_benchmark/tools/benchmark_inference.py',
-    'projects/enhancement_benchmark/tools/benchmark_roi_align.py',
-    'projects/enhancement_benchmark/tools/benchmark_train_step.py',
-    'projects/enhancement_benchmark/tools/detector_transfer.py',
     'tools/analysis_tools/gradcam_regressor.py',
-    'projects/enhancement_benchmark/tools/synthetic_benchmark.py',
 ]
 
 

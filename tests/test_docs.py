@@ -21,7 +21,9 @@ DOCS = [
 
 # A repository path as the docs write it: under one of the project's own folders, with an
 # optional {a,b} alternation (`configs/enhancer_r18_{bs13,fc4}.py`).
-REPO_PATH = re.compile(r'(?<![\w./-])((?:configs|tools|docs|mmlesion|tests|projects)/[\w./{},*-]*[\w/}])')
+REPO_PATH = re.compile(
+    r'(?<![\w./-])((?:configs|tools|docs|mmlesion|tests|projects)/[\w./{},*-]*[\w/}])'
+)
 # A relative Markdown link target, without its #anchor.
 LINK = re.compile(r'\]\(([^)#\s]+)(?:#[^)]*)?\)')
 # A dotted mmlesion name (module, or module attribute).

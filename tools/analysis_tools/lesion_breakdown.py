@@ -25,7 +25,6 @@ from mmengine.config import DictAction
 from mmlesion.datasets.dl_info import COARSE_LESION_TYPES
 from mmlesion.datasets.synthetic import SIDECAR_NAME, read_acquisition_sidecar
 from mmlesion.evaluation import slice_records
-from mmlesion.evaluation.subset_evaluation import dataset_infos
 from mmlesion.evaluation.lesion_breakdown import (
     by_slice_attribute,
     group_outcomes,
@@ -35,6 +34,7 @@ from mmlesion.evaluation.lesion_breakdown import (
     signal_to_noise,
     size_buckets,
 )
+from mmlesion.evaluation.subset_evaluation import dataset_infos
 from mmlesion.utils import load_config
 
 #: Lesion-minus-host contrast buckets of the synthetic lesions, |HU|.

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mmlesion.datasets.synthetic import SIDECAR_NAME
 
+from .acquisition_profiles import acquisition_profiles, profile_groups
 from .fixed_setting_search import (
     apply_per_profile,
     best_setting,
@@ -27,7 +28,6 @@ from .fixed_setting_search import (
     search_table,
 )
 from .oracle import oracle_choice, oracle_summary
-from .acquisition_profiles import acquisition_profiles, profile_groups
 from .setting_sweep import records_metrics, sweep_fixed_settings
 
 #: File of the baselines' per-slice test records (for the paired bootstrap).

@@ -27,10 +27,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import train_and_test
+from .acquisition_profiles import metrics_by_profile
+from .compared_methods import METHODS, NOAUG_SUFFIX
 from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS
 from .inference_timing import time_inference
-from .compared_methods import METHODS, NOAUG_SUFFIX
-from .acquisition_profiles import metrics_by_profile
 
 #: The study's own configs, relative to the repository root.
 PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
@@ -194,7 +194,9 @@ class DemoPipeline:
         resume = self._resume_from(stage)
         if resume:
             self.log(f'[{stage}] resuming the interrupted run from its last checkpoint')
-        result = train_and_test.train(config, str(self.work_dir / stage), options, desc=stage, resume=resume)
+        result = train_and_test.train(
+            config, str(self.work_dir / stage), options, desc=stage, resume=resume
+        )
         # elapsed_s then counts only the resumed part; 'resumed' says so.
         return {
             'checkpoint': result.best_checkpoint,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .machine_description import machine_description
 from .compared_methods import method_label, ordered_methods
+from .machine_description import machine_description
 
 #: (metric key without prefix, column title) of the comparison table, values in percent.
 TABLE_COLUMNS = (

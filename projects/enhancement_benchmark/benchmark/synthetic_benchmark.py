@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import train_and_test
+from .compared_methods import method_label, ordered_methods
 from .demo import DemoPipeline, DemoSettings
 from .machine_description import machine_description
-from .compared_methods import method_label, ordered_methods
 
 #: The study's own configs, relative to the repository root.
 PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
@@ -150,7 +150,9 @@ def run_ablations(settings: DemoSettings, detector_checkpoint: str, work_dir: Pa
             rows.append(json.loads(done.read_text()))
             continue
         trained = train_and_test.train(config, str(run_dir), options, desc=name)
-        metrics = train_and_test.test(config, trained.best_checkpoint, str(run_dir), options, desc=name)
+        metrics = train_and_test.test(
+            config, trained.best_checkpoint, str(run_dir), options, desc=name
+        )
         row = {
             'ablation': name,
             'config': config,

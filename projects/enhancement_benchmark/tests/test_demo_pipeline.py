@@ -135,7 +135,7 @@ def test_comparison_table_in_percent():
 
 
 class TrainingPipeline(RecordingPipeline):
-    """The real detector stage, with ``train_and_test.train`` replaced by a recorder of its resume."""
+    """The real detector stage, ``train_and_test.train`` replaced by a recorder of its resume."""
 
     train_detector = DemoPipeline.train_detector
 
@@ -149,7 +149,7 @@ def _record_resume(monkeypatch):
         calls.append((desc, resume))
         return train_and_test.TrainResult(work_dir, f'{work_dir}/best.pth', 'log', 0.0)
 
-    monkeypatch.setattr(runs, 'train', fake_train)
+    monkeypatch.setattr(train_and_test, 'train', fake_train)
     return calls
 
 

@@ -3,8 +3,8 @@
 import torch
 from mmcv.ops import RoIAlign
 
-from projects.enhancement_benchmark.benchmark.roi_align_timing import random_rois, time_roi_layers
 from mmlesion.models import GatherRoIAlign
+from projects.enhancement_benchmark.benchmark.roi_align_timing import random_rois, time_roi_layers
 
 
 def test_rois_stay_near_the_image_and_are_boxes():

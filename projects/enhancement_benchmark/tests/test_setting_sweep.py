@@ -20,7 +20,11 @@ from projects.enhancement_benchmark.benchmark.fixed_setting_search import (
     search_grid,
 )
 from projects.enhancement_benchmark.benchmark.oracle import oracle_choice, oracle_summary, slice_ap
-from projects.enhancement_benchmark.benchmark.setting_sweep import SweepResult, records_metrics, sweep_fixed_settings
+from projects.enhancement_benchmark.benchmark.setting_sweep import (
+    SweepResult,
+    records_metrics,
+    sweep_fixed_settings,
+)
 
 LESION = np.array([[10.0, 10.0, 30.0, 30.0]])
 MISS = np.array([[60.0, 60.0, 70.0, 70.0]])

@@ -3,7 +3,10 @@
 import pytest
 
 from projects.enhancement_benchmark.benchmark.demo import DemoSettings
-from projects.enhancement_benchmark.benchmark.synthetic_benchmark import BenchmarkSettings, seed_record
+from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
+    BenchmarkSettings,
+    seed_record,
+)
 
 
 def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():

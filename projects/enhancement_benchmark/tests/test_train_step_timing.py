@@ -3,13 +3,14 @@
 import pytest
 from conftest import REPO_ROOT, detector_options
 
-from projects.enhancement_benchmark.benchmark.train_step_timing import time_train_steps
 from mmlesion.utils import load_config
+from projects.enhancement_benchmark.benchmark.train_step_timing import time_train_steps
 
 
 def tiny_config(data_root, work_dir):
     cfg = load_config(
-        str(REPO_ROOT / 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py'), detector_options(data_root)
+        str(REPO_ROOT / 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py'),
+        detector_options(data_root),
     )
     cfg.work_dir = str(work_dir)
     return cfg

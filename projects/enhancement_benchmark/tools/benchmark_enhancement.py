@@ -15,7 +15,8 @@ slices:
 Forward passes only, under ``torch.no_grad``; each figure is the median over ``--repeats`` timed
 runs after ``--warmup`` runs (CUDA timings synchronise). Example::
 
-    python projects/enhancement_benchmark/tools/benchmark_enhancement.py --cpu-batch 16 --cuda-batch 64
+    python projects/enhancement_benchmark/tools/benchmark_enhancement.py \\
+        --cpu-batch 16 --cuda-batch 64
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ alone and of the whole enhancer pipeline, and the enhancement (regressor + GLCAE
 and prints ms/img, img/s and the enhancement's overhead in % of the detector-alone time.
 Without a checkpoint the weights are random: the time of a forward pass hardly depends on them.
 
-    python projects/enhancement_benchmark/tools/benchmark_inference.py configs/demo/enhancer_r18-w16_6e_synth.py \\
+    python projects/enhancement_benchmark/tools/benchmark_inference.py \\
+        configs/demo/enhancer_r18-w16_6e_synth.py \\
         --checkpoint work_dirs/demo/enhancer/best_deeplesion_mAP_epoch_N.pth
     python projects/enhancement_benchmark/tools/benchmark_inference.py configs/enhancer_r18.py \\
         --cfg-options test_dataloader.dataset.data_root=data/synthetic_deeplesion_512/ \\
@@ -22,9 +23,9 @@ import argparse
 
 from mmengine.config import DictAction
 
+from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.inference_timing import time_inference
 from projects.enhancement_benchmark.benchmark.machine_description import machine_description
-from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:

@@ -2,7 +2,8 @@
 demo detector's shapes (training: 8 maps of 64 x 24 x 24, 64 RoIs a map; test: 8 maps of
 64 x 64 x 64, 300 RoIs a map; 7 x 7 bins), and check that both give the same numbers.
 
-    python projects/enhancement_benchmark/tools/benchmark_roi_align.py [--sampling-ratio 2] [--device cpu]
+    python projects/enhancement_benchmark/tools/benchmark_roi_align.py \\
+        [--sampling-ratio 2] [--device cpu]
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import argparse
 
 from mmcv.ops import RoIAlign
 
-from projects.enhancement_benchmark.benchmark.machine_description import machine_description
-from projects.enhancement_benchmark.benchmark.roi_align_timing import time_roi_layers
 from mmlesion.models import GatherRoIAlign
 from mmlesion.utils import flush_denormals
+from projects.enhancement_benchmark.benchmark.machine_description import machine_description
+from projects.enhancement_benchmark.benchmark.roi_align_timing import time_roi_layers
 
 #: name -> (N, C, H, W) feature maps, RoIs a map, stride (pixels a feature pixel).
 CASES = {

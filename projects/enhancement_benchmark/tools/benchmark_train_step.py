@@ -2,8 +2,10 @@
 loading left out) and, unless --no-profile, the functions that take the time (cProfile,
 cumulative and own time).
 
-    python projects/enhancement_benchmark/tools/benchmark_train_step.py configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py
-    python projects/enhancement_benchmark/tools/benchmark_train_step.py configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py \\
+    python projects/enhancement_benchmark/tools/benchmark_train_step.py \\
+        configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py
+    python projects/enhancement_benchmark/tools/benchmark_train_step.py \\
+        configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py \\
         --no-profile --steps 30 --cfg-options \\
         model.roi_head.bbox_roi_extractor.type=SingleRoIExtractor \\
         model.roi_head.bbox_roi_extractor.roi_layer.type=RoIAlign
@@ -22,9 +24,9 @@ import argparse
 import torch
 from mmengine.config import DictAction
 
+from mmlesion.utils import flush_denormals, load_config
 from projects.enhancement_benchmark.benchmark.machine_description import machine_description
 from projects.enhancement_benchmark.benchmark.train_step_timing import time_train_steps
-from mmlesion.utils import flush_denormals, load_config
 
 
 def parse_args() -> argparse.Namespace:

@@ -15,8 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import argparse
 
-from projects.enhancement_benchmark.benchmark.detector_transfer import TransferSettings, run_detector_transfer
 from mmlesion.utils import flush_denormals
+from projects.enhancement_benchmark.benchmark.detector_transfer import (
+    TransferSettings,
+    run_detector_transfer,
+)
 
 
 def parse_args() -> argparse.Namespace:

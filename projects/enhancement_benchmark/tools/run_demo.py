@@ -5,11 +5,13 @@ compares the detector alone, fixed GLCAE, fixed CLAHE and the learned enhancer o
 split. Writes results.md, results.json and figures into --work-dir. Finished stages are skipped
 on a re-run unless --force; an interrupted training stage resumes from its last checkpoint.
 
-    python projects/enhancement_benchmark/tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--force]
+    python projects/enhancement_benchmark/tools/run_demo.py [--work-dir work_dirs/demo] \\
+        [--seed 0] [--force]
     # with the benchmark's optional stages (a detector without RandomGLCAE and its enhancer;
     # the validation-tuned baselines and the oracle):
     python projects/enhancement_benchmark/tools/run_demo.py --noaug --noaug-enhancer --baselines
-    python projects/enhancement_benchmark/tools/run_demo.py --preset paper_gpu   # the paper-size models, on a GPU
+    # the paper-size models, on a GPU:
+    python projects/enhancement_benchmark/tools/run_demo.py --preset paper_gpu
 """
 
 import sys
@@ -21,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 import argparse
 import json
 
+from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoPipeline, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
-from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,7 +34,7 @@ def parse_args() -> argparse.Namespace:
         '--preset',
         choices=sorted(PRESETS),
         default='demo',
-        help='config set: the CPU demo, or the paper-size models for a GPU (configs/gpu/)',
+        help='config set: the CPU demo, or the paper-size models for a GPU (configs/gpu/ here)',
     )
     # Unset options take the preset's value.
     parser.add_argument('--work-dir')

@@ -9,9 +9,10 @@ docs/en/results.md come from.
 
     python projects/enhancement_benchmark/tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
-    # the paper-size models on a GPU (configs/gpu/); an existing --out file keeps its other runs:
-    python projects/enhancement_benchmark/tools/synthetic_benchmark.py --preset paper_gpu --seeds 0 \\
-        --no-ablations --out docs/results/synthetic_benchmark.json
+    # the paper-size models on a GPU (the project's configs/gpu/); an existing --out file
+    # keeps its other runs:
+    python projects/enhancement_benchmark/tools/synthetic_benchmark.py --preset paper_gpu \\
+        --seeds 0 --no-ablations --out docs/results/synthetic_benchmark.json
 """
 
 import sys
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import argparse
 
+from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
 from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
@@ -29,7 +31,6 @@ from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
     benchmark_markdown,
     run_benchmark,
 )
-from mmlesion.utils import flush_denormals
 
 
 def parse_args() -> argparse.Namespace:

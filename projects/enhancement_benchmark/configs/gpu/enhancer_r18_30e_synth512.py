@@ -1,6 +1,9 @@
 # The paper's enhancer before the GPU detector on the 512-pixel synthetic set.
 # Results: projects/enhancement_benchmark/configs/gpu/README.md
-_base_ = ['../../../../configs/enhancer_r18.py', '../../../../configs/_base_/schedules/enhancer_adamw.py']
+_base_ = [
+    '../../../../configs/enhancer_r18.py',
+    '../../../../configs/_base_/schedules/enhancer_adamw.py',
+]
 
 data_root = 'data/synthetic_deeplesion_512/'
 model = dict(detector=dict(backbone=dict(init_cfg=None)))
