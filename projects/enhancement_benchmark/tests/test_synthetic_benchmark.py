@@ -153,7 +153,7 @@ def test_presets_name_existing_configs():
 
     from projects.enhancement_benchmark.benchmark.demo import PRESETS
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]  # the repository root
     for name in PRESETS:
         settings = DemoSettings.from_preset(name, seed=3, work_dir=None)
         assert settings.seed == 3  # an override
