@@ -1,7 +1,9 @@
 """The study's tests reuse the library tests' fixtures and helpers (``tests/conftest.py``).
 
-That file is loaded here under its own module name, so that it does not replace the library
-tests' ``conftest`` module when both folders run in one pytest session.
+That file is loaded here under its own module name (this folder is a package, so pytest imports
+this file as ``projects.enhancement_benchmark.tests.conftest``): the library tests' ``conftest``
+module stays theirs when both folders run in one pytest session, and the study's tests import
+from ``.conftest``.
 """
 
 from __future__ import annotations

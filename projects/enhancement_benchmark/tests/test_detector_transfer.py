@@ -7,9 +7,10 @@ import pickle
 
 import pytest
 import torch
-from conftest import REPO_ROOT, data_options
 
 from projects.enhancement_benchmark.benchmark import train_and_test
+
+from .conftest import REPO_ROOT, data_options
 
 TRANSFER = REPO_ROOT / 'projects/enhancement_benchmark/configs/transfer'
 METRIC_KEYS = {'deeplesion/mAP', 'deeplesion/AP50', 'deeplesion/sens@4', 'deeplesion/avg_sens'}

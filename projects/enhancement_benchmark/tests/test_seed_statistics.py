@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import DEMO_CONFIGS, enhancer_options
 
 from projects.enhancement_benchmark.benchmark import train_and_test
 from projects.enhancement_benchmark.benchmark.acquisition_profiles import parameters_by_profile
 from projects.enhancement_benchmark.benchmark.seed_statistics import seed_statistics
+
+from .conftest import DEMO_CONFIGS, enhancer_options
 
 
 def prediction(img_id: str, clip: float, grid: float) -> dict:

@@ -9,7 +9,6 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DEMO_CONFIGS, enhancer_options
 
 from projects.enhancement_benchmark.benchmark import train_and_test
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import (
@@ -25,6 +24,8 @@ from projects.enhancement_benchmark.benchmark.setting_sweep import (
     records_metrics,
     sweep_fixed_settings,
 )
+
+from .conftest import DEMO_CONFIGS, enhancer_options
 
 LESION = np.array([[10.0, 10.0, 30.0, 30.0]])
 MISS = np.array([[60.0, 60.0, 70.0, 70.0]])

@@ -1,10 +1,11 @@
 """time_train_steps: training steps timed on pre-loaded batches, under cProfile."""
 
 import pytest
-from conftest import REPO_ROOT, detector_options
 
 from mmlesion.utils import load_config
 from projects.enhancement_benchmark.benchmark.train_step_timing import time_train_steps
+
+from .conftest import REPO_ROOT, detector_options
 
 
 def tiny_config(data_root, work_dir):
