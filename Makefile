@@ -49,10 +49,10 @@ venv-cuda:
 	$(MAKE) venv CUDA=$(or $(CUDA),cu130)
 
 demo: $(STAMP)
-	$(PY) tools/run_demo.py --work-dir work_dirs/demo
+	$(PY) projects/enhancement_benchmark/tools/run_demo.py --work-dir work_dirs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests projects/enhancement_benchmark/tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

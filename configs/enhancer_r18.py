@@ -1,10 +1,11 @@
-# The paper's enhancer (Table 2): a ResNet-18 regresses, per image, the CLAHE clip limit and grid
-# size of the GLCAE enhancement in front of the frozen Faster R-CNN R50-FPN of
-# faster_rcnn_r50_fpn_deeplesion.py. Batch 26, up to 100 epochs, Adam lr 1.5e-5, weight decay
-# 1e-2, early stopping (patience 20) on the validation mAP of the enhanced pipeline.
-#   python tools/train.py configs/enhancer_r18.py \
-#       --cfg-options model.detector_checkpoint=work_dirs/faster_rcnn_r50_fpn_deeplesion/best_deeplesion_mAP_epoch_N.pth
-_base_ = ['./faster_rcnn_r50_fpn_deeplesion.py']
+# The paper's enhancer (Table 2): a ResNet-18 sets GLCAE's (clip, grid) per image.
+# Results: configs/README.md
+_base_ = [
+    '_base_/models/faster_rcnn_r50_fpn.py',
+    '_base_/datasets/deeplesion.py',
+    '_base_/schedules/adam_100e.py',
+    '_base_/default_runtime.py',
+]
 
 model = dict(
     _delete_=True,

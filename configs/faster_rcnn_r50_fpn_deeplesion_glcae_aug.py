@@ -1,8 +1,5 @@
-# The paper's detector trained with enhancement as augmentation: half of the training slices are
-# GLCAE-enhanced at random (clip limit, grid size) from the enhancer's ranges (RandomGLCAE), so
-# that the frozen detector can read the enhanced slices the enhancer later gives it. The paper
-# trains on original slices only (faster_rcnn_r50_fpn_deeplesion.py); README says why this
-# variant exists and what it changes on the synthetic benchmark.
+# The paper's detector trained with RandomGLCAE: half its slices GLCAE-enhanced at random.
+# Results: configs/README.md
 _base_ = './faster_rcnn_r50_fpn_deeplesion.py'
 
 train_pipeline = [

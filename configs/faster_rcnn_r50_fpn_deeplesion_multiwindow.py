@@ -1,15 +1,5 @@
-# The paper's detector (faster_rcnn_r50_fpn_deeplesion.py) fed the key slice through three
-# display windows, one channel each, instead of three neighbouring slices through one wide
-# window: the multi-window input of the field (MVP-Net's multi-view input; the windows a
-# radiologist reads), which raised the demo detector's sensitivity most (docs/en/results.md;
-# the demo detector now replaces the lung window by a local-contrast channel: the real-data
-# counterpart is faster_rcnn_r50_fpn_deeplesion_local_contrast.py).
-#   soft tissue  -160..240 HU   (W400 / L40: liver, kidney, lymph nodes, soft-tissue masses)
-#   wide        -1024..3071 HU  (3DCE's single window: air to dense bone)
-#   lung        -1400..200 HU   (W1600 / L-600: nodules in aerated lung)
-# The wide window is the middle channel, the one the enhancer's regressor looks at; three
-# channels keep the ImageNet-initialised ResNet-50 stem as it is.
-#   python tools/train.py configs/faster_rcnn_r50_fpn_deeplesion_multiwindow.py
+# The paper's detector on the key slice through three HU windows, one channel each.
+# Results: configs/README.md
 _base_ = './faster_rcnn_r50_fpn_deeplesion.py'
 
 load_slices = dict(type='LoadDeepLesionSlices', num_slices=1)

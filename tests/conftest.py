@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -238,7 +238,9 @@ def tiny_detector_config():
     loss step on 64×64 images takes milliseconds. Untrained."""
     from mmengine.config import Config
 
-    model = Config.fromfile(str(REPO_ROOT / 'configs/demo/faster_rcnn_r18_synth.py')).model
+    model = Config.fromfile(
+        str(REPO_ROOT / 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py')
+    ).model
     model.backbone.base_channels = 8
     model.neck.in_channels = [8, 16, 32, 64]
     model.neck.out_channels = 16
@@ -297,6 +299,8 @@ def fake_batch(batch_size: int = 2, size: int = TINY_SIZE, seed: int = 0) -> dic
 
 
 DEMO_CONFIGS = REPO_ROOT / 'configs' / 'demo'
+DEMO_DETECTOR = 'faster_rcnn_r18-w32_fpn_48e_synth.py'
+DEMO_ENHANCER = 'enhancer_r18-w16_6e_synth.py'
 
 
 @pytest.fixture(scope='session')
@@ -327,14 +331,61 @@ def detector_options(root: Path) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class TrainedRun:
+    """Where an in-process training run left its best checkpoint and its logs."""
+
+    best_checkpoint: str
+    log_dir: str
+
+
+def newest_checkpoint(work_dir: str) -> str:
+    """The ``best_*.pth`` the CheckpointHook kept in ``work_dir``, else the latest epoch's."""
+    for pattern in ('best_*.pth', 'epoch_*.pth'):
+        found = sorted(Path(work_dir).glob(pattern), key=lambda p: p.stat().st_mtime)
+        if found:
+            return str(found[-1])
+    raise FileNotFoundError(f'no checkpoint in {work_dir}')
+
+
+def train_in_process(
+    config: str, work_dir: str, cfg_options: dict | None = None, resume: str | None = None
+) -> TrainedRun:
+    """Train ``config`` with the mmengine Runner in this process, as ``tools/train.py`` does."""
+    from mmengine.runner import Runner
+
+    from mmlesion.utils import prepare_train_config
+
+    cfg = prepare_train_config(config, work_dir=work_dir, cfg_options=cfg_options, resume=resume)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return TrainedRun(newest_checkpoint(work_dir), runner.log_dir)
+
+
+def evaluate_in_process(
+    config: str,
+    checkpoint: str,
+    work_dir: str,
+    cfg_options: dict | None = None,
+    out: str | None = None,
+) -> dict[str, float]:
+    """Test ``checkpoint`` on ``config``'s test split in this process, as ``tools/test.py``."""
+    from mmengine.runner import Runner
+
+    from mmlesion.utils import prepare_test_config
+
+    cfg = prepare_test_config(
+        config, checkpoint, work_dir=work_dir, cfg_options=cfg_options, out=out
+    )
+    return dict(Runner.from_cfg(cfg).test())
+
+
 @pytest.fixture(scope='session')
 def trained_detector(data_root, tmp_path_factory) -> str:
     """The tiny demo detector trained one epoch on ``data_root`` through the Runner."""
-    from mmlesion.experiments import runs
-
     work_dir = tmp_path_factory.mktemp('detector')
-    result = runs.train(
-        str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'), str(work_dir), detector_options(data_root)
+    result = train_in_process(
+        str(DEMO_CONFIGS / DEMO_DETECTOR), str(work_dir), detector_options(data_root)
     )
     assert Path(result.best_checkpoint).is_file()
     assert Path(result.log_dir, 'vis_data', 'scalars.json').is_file()

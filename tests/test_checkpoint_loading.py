@@ -23,6 +23,8 @@ import pytest
 import torch
 from conftest import (
     DEMO_CONFIGS,
+    DEMO_DETECTOR,
+    DEMO_ENHANCER,
     REPO_ROOT,
     detector_options,
     tiny_detector_config,
@@ -214,7 +216,7 @@ def test_meta_cfg_other_statements_never_run(tmp_path, marker):
 def test_literal_config_entry_reads_what_mmengine_writes(tmp_path):
     from mmengine.config import Config
 
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / DEMO_ENHANCER))
     model = literal_config_entry(cfg.pretty_text, 'model', 'x.pth')
     assert model == cfg.model.to_dict()
     for text, found in (
@@ -300,7 +302,7 @@ def test_predictions_that_would_run_code_are_refused(tmp_path, marker, payload):
 def test_lesion_breakdown_refuses_predictions_that_would_run_code(tmp_path, marker):
     path = tmp_path / 'evil.pkl'
     path.write_bytes(pickle.dumps([TouchMarker(marker)]))
-    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    config = str(DEMO_CONFIGS / DEMO_DETECTOR)
     done = run_tool('tools/analysis_tools/lesion_breakdown.py', config, str(path))
     assert done.returncode != 0
     assert 'evil.pkl: refused' in done.stderr
@@ -360,7 +362,7 @@ def test_module_prefix_is_removed(tmp_path):
 def _resume_cfg(data_root, work_dir: Path, checkpoint: Path, max_epochs: int):
     options = {**detector_options(data_root), 'train_cfg.max_epochs': max_epochs}
     return prepare_train_config(
-        str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'),
+        str(DEMO_CONFIGS / DEMO_DETECTOR),
         work_dir=str(work_dir),
         cfg_options=options,
         resume=str(checkpoint),

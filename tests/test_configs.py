@@ -1,5 +1,7 @@
-"""Configs: they load, inherit, hold the paper's numbers, and ablations change one field."""
+"""Configs: they load, inherit at most 3 levels deep, hold the paper's numbers, and ablations
+change one field."""
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -9,12 +11,41 @@ from mmengine.config import Config
 from mmlesion.utils import prepare_test_config, prepare_train_config, register_all_modules
 
 register_all_modules()
-CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
-TOP_LEVEL = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = REPO_ROOT / 'configs'
+#: Every config file: the toolbox's and the projects' (``projects/<name>/configs``).
+ALL_CONFIGS = sorted(
+    [*CONFIGS.rglob('*.py'), *REPO_ROOT.glob('projects/*/configs/**/*.py')],
+    key=lambda p: str(p.relative_to(REPO_ROOT)),
+)
+TOP_LEVEL = [p for p in ALL_CONFIGS if '_base_' not in p.parts]
+#: Most ``_base_`` levels above a config (a leaf and up to 3 bases in its longest chain).
+MAX_BASE_DEPTH = 3
+TRANSFER = 'projects/enhancement_benchmark/configs/transfer'
 
 
 def load(name: str) -> Config:
-    return Config.fromfile(str(CONFIGS / name))
+    """A config by its path under ``configs/``, or under the repository root."""
+    path = CONFIGS / name
+    return Config.fromfile(str(path if path.is_file() else REPO_ROOT / name))
+
+
+def base_files(path: Path) -> list[Path]:
+    """The files a config's ``_base_`` names (a string or a list), resolved next to it."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == '_base_' for target in node.targets
+        ):
+            value = ast.literal_eval(node.value)
+            names = [value] if isinstance(value, str) else list(value)
+            return [(path.parent / name).resolve() for name in names]
+    return []
+
+
+def base_depth(path: Path) -> int:
+    """Levels of ``_base_`` above ``path``: 0 for a config without one."""
+    bases = base_files(path)
+    return 1 + max(base_depth(base) for base in bases) if bases else 0
 
 
 def flatten(value, prefix=''):
@@ -31,7 +62,24 @@ def differing_keys(parent: str, child: str) -> set[str]:
     return {k for k in a.keys() | b.keys() if a.get(k, '<absent>') != b.get(k, '<absent>')}
 
 
-@pytest.mark.parametrize('path', TOP_LEVEL, ids=lambda p: str(p.relative_to(CONFIGS)))
+def config_id(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT))
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_every_config_loads_and_inherits_at_most_3_levels(path):
+    Config.fromfile(str(path))
+    assert base_depth(path) <= MAX_BASE_DEPTH, f'{config_id(path)}: {base_depth(path)} levels'
+
+
+def test_the_base_depth_follows_the_longest_chain():
+    leaf = CONFIGS / 'demo' / 'baselines' / 'glcae_tuned_synth.py'
+    assert base_depth(CONFIGS / '_base_' / 'default_runtime.py') == 0
+    assert base_depth(leaf) == 1 + base_depth(base_files(leaf)[0])
+    assert TOP_LEVEL and any('projects' in p.parts for p in TOP_LEVEL)
+
+
+@pytest.mark.parametrize('path', TOP_LEVEL, ids=config_id)
 def test_every_config_loads_and_its_model_builds_offline(path):
     cfg = Config.fromfile(str(path))
     assert cfg.default_scope == 'mmdet'
@@ -107,9 +155,9 @@ def test_patience_ablation_changes_only_the_patience():
 @pytest.mark.parametrize(
     ('name', 'mode', 'method'),
     [
-        ('baselines/identity.py', 'identity', 'glcae'),
-        ('baselines/glcae_fixed.py', 'fixed', 'glcae'),
-        ('baselines/clahe_fixed.py', 'fixed', 'clahe'),
+        ('baselines/identity_deeplesion.py', 'identity', 'glcae'),
+        ('baselines/glcae_fixed_deeplesion.py', 'fixed', 'glcae'),
+        ('baselines/clahe_fixed_deeplesion.py', 'fixed', 'clahe'),
     ],
 )
 def test_baselines_use_the_same_frozen_detector(name, mode, method):
@@ -173,7 +221,7 @@ def validated_epochs(train_cfg: dict) -> list[int]:
 
 
 def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate():
-    train_cfg = load('demo/faster_rcnn_r18_synth.py').train_cfg.to_dict()
+    train_cfg = load('demo/faster_rcnn_r18-w32_fpn_48e_synth.py').train_cfg.to_dict()
     assert validated_epochs(train_cfg) == [8, 16, 24, 28, *range(32, 49, 2)]
     # What run_demo's --detector-options '{"train_cfg.max_epochs": 2}' gives: a best checkpoint.
     assert validated_epochs({**train_cfg, 'max_epochs': 2}) == [2]
@@ -181,16 +229,14 @@ def test_demo_detector_validates_from_epoch_8_and_shortened_runs_still_validate(
 
 
 def test_the_transfer_retinanet_keeps_the_schedule_its_measured_checkpoint_was_trained_on():
-    # Whatever the demo default becomes, the transfer study's RetinaNet stays on 36 epochs
-    # (adam_demo_36e.py, the previous default); the 28-epoch config stays 28.
-    cfg = load('transfer/retinanet_r18_synth.py')
+    # Whatever the demo default becomes, the transfer study's RetinaNet stays on 36 epochs.
+    cfg = load(f'{TRANSFER}/retinanet_r18-w32_fpn_36e_synth.py')
     assert validated_epochs(cfg.train_cfg.to_dict()) == [8, 16, 24, 28, 32, 34, 36]
     assert cfg.param_scheduler[1].T_max == cfg.param_scheduler[1].end == 36
-    assert load('demo/faster_rcnn_r18_synth_28e.py').train_cfg.max_epochs == 28
 
 
 def test_demo_enhancer_validates_every_epoch():
-    assert validated_epochs(load('demo/enhancer_r18_synth.py').train_cfg.to_dict()) == list(
+    assert validated_epochs(load('demo/enhancer_r18-w16_6e_synth.py').train_cfg.to_dict()) == list(
         range(1, 7)
     )
 
@@ -198,8 +244,10 @@ def test_demo_enhancer_validates_every_epoch():
 def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
     # The transferred regressor's weights only mean what they meant in training with the same
     # output ranges and squash.
-    demo = load('demo/enhancer_r18_synth.py').model.data_preprocessor.regressor
-    transfer = load('transfer/enhancer_r18_synth_on_retinanet.py').model.data_preprocessor.regressor
+    demo = load('demo/enhancer_r18-w16_6e_synth.py').model.data_preprocessor.regressor
+    transfer = load(
+        f'{TRANSFER}/enhancer_r18-w16_6e_synth_on_retinanet.py'
+    ).model.data_preprocessor.regressor
     assert transfer == demo
     assert demo.log_outputs and tuple(demo.clip_range) == (1.0, 32.0)
 
@@ -207,14 +255,15 @@ def test_the_transfer_config_decodes_the_demo_enhancer_as_trained():
 def test_the_noaug_detector_is_the_demo_detector_without_random_glcae():
     # Whatever the main demo detector's input and training become, the detector of the paper's
     # setting differs from it by the RandomGLCAE augmentation alone.
-    main = load('demo/faster_rcnn_r18_synth.py')
-    noaug = load('demo/faster_rcnn_r18_synth_noaug.py')
+    main = load('demo/faster_rcnn_r18-w32_fpn_48e_synth.py')
+    noaug = load('demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py')
     main_pipeline = main.train_dataloader.dataset.pipeline
     assert any(step.type == 'RandomGLCAE' for step in main_pipeline)
     without = [step for step in main_pipeline if step.type != 'RandomGLCAE']
     assert noaug.train_dataloader.dataset.pipeline == without
     assert differing_keys(
-        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_noaug.py'
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth.py',
+        'demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py',
     ) == {'train_dataloader.dataset.pipeline', 'detector_train_pipeline'}
 
 
@@ -231,24 +280,3 @@ def test_the_real_data_local_contrast_config_changes_only_the_window_step():
         assert changed == [1], split
         assert after[1].type == 'LocalContrastWindow'
         assert [tuple(w) for w in after[1].windows] == [(-160, 240), (-1024, 3071)]
-
-
-def test_the_hard_negative_detector_adds_mining_to_the_demo_detector_and_nothing_else():
-    main = load('demo/faster_rcnn_r18_synth.py')
-    mined = load('demo/faster_rcnn_r18_synth_hnm.py')
-    before = main.train_dataloader.dataset.pipeline
-    after = mined.train_dataloader.dataset.pipeline
-    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-    assert [after[i].type for i in changed] == ['RandomLesionCrop']
-    assert after[changed[0]] == {**before[changed[0]], 'hard_negative_prob': 1.0}
-    assert mined.custom_hooks == main.custom_hooks
-    assert mined.default_hooks.hard_negative_mining.type == 'HardNegativeMiningHook'
-    assert {k: v for k, v in mined.default_hooks.items() if k != 'hard_negative_mining'} == (
-        main.default_hooks
-    )
-    changed_keys = differing_keys(
-        'demo/faster_rcnn_r18_synth.py', 'demo/faster_rcnn_r18_synth_hnm.py'
-    )
-    assert {k for k in changed_keys if not k.startswith('default_hooks.hard_negative_mining.')} == {
-        'train_dataloader.dataset.pipeline'
-    }

@@ -14,9 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_CONFIGS
-
-from mmlesion.experiments import runs
+from conftest import DEMO_CONFIGS, DEMO_DETECTOR, evaluate_in_process, train_in_process
 
 #: Epochs over the tiny set's training key slices, in batches of 4.
 EPOCHS = 40
@@ -59,9 +57,9 @@ def _options(root: Path, epochs: int) -> dict:
 
 
 def test_demo_detector_fits_its_training_slices(clean_tiny_set, tmp_path):
-    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    config = str(DEMO_CONFIGS / DEMO_DETECTOR)
     options = _options(clean_tiny_set, EPOCHS)
-    trained = runs.train(config, str(tmp_path / 'detector'), options)
-    metrics = runs.test(config, trained.best_checkpoint, str(tmp_path / 'test'), options)
+    trained = train_in_process(config, str(tmp_path / 'detector'), options)
+    metrics = evaluate_in_process(config, trained.best_checkpoint, str(tmp_path / 'test'), options)
     assert metrics['deeplesion/AP50'] >= MIN_TRAIN_AP50, metrics
     assert metrics['deeplesion/avg_sens'] >= MIN_TRAIN_AVG_SENS, metrics

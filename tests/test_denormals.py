@@ -67,15 +67,9 @@ def test_set_by_the_hook_after_the_threads_started_it_is_detected_and_warned():
 MODEL_TOOLS = [
     'tools/train.py',
     'tools/test.py',
-    'tools/run_demo.py',
     'tools/infer.py',
     'tools/enhance.py',
-    'tools/analysis_tools/benchmark_inference.py',
-    'tools/analysis_tools/benchmark_roi_align.py',
-    'tools/analysis_tools/profile_train_step.py',
-    'tools/analysis_tools/detector_transfer.py',
     'tools/analysis_tools/gradcam_regressor.py',
-    'tools/analysis_tools/synthetic_benchmark.py',
 ]
 
 

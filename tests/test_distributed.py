@@ -65,7 +65,7 @@ def tiny_run_fields(cfg: Config, num_samples: int, validate: bool) -> None:
 
 
 def test_detector_and_enhancer_train_and_test_on_two_cpu_processes(data_root, tmp_path):
-    detector = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'))
+    detector = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18-w32_fpn_48e_synth.py'))
     detector.model = tiny_detector_config()
     tiny_run_fields(detector, num_samples=8, validate=True)
     detector.dump(str(tmp_path / 'detector.py'))
@@ -91,7 +91,7 @@ def test_detector_and_enhancer_train_and_test_on_two_cpu_processes(data_root, tm
 
     # The enhancer in front of the frozen detector under DDP: the detector's parameters take
     # no gradient; an unused trainable parameter would fail the second iteration.
-    enhancer = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    enhancer = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth.py'))
     enhancer.model.detector = tiny_detector_config()
     enhancer.model.detector_checkpoint = str(detector_checkpoint)
     enhancer.model.data_preprocessor.regressor.update(input_size=64, base_channels=4)

@@ -68,7 +68,7 @@ def test_missing_file_is_named(tmp_path):
 
 
 def test_full_size_table_parses(tmp_path):
-    # The release's 32,735 rows (speed: tools/analysis_tools/benchmark_dl_info.py).
+    # The release's 32,735 rows (speed: projects/enhancement_benchmark/tools/benchmark_dl_info.py).
     rows = [REAL_STYLE_ROWS[i % 4] for i in range(32_735)]
     parsed = read_dl_info(write_csv(tmp_path, rows))
     assert len(parsed) == 32_735

@@ -55,7 +55,7 @@ def test_a_trained_regressor_chooses_the_parameters(tmp_path, monkeypatch, capsy
 
     register_all_modules()
     tool = _load_tool()
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth.py'))
     regressor_cfg = cfg.model.data_preprocessor.regressor
     regressor_cfg.update(input_size=32, base_channels=4, init_params=(3.0, 5.0))
     regressor = MODELS.build(regressor_cfg)

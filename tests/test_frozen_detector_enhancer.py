@@ -2,7 +2,15 @@
 
 import pytest
 import torch
-from conftest import fake_batch, tiny_detector_config, tiny_enhancer_config
+from conftest import (
+    DEMO_CONFIGS,
+    DEMO_ENHANCER,
+    data_options,
+    fake_batch,
+    tiny_detector_config,
+    tiny_enhancer_config,
+    train_in_process,
+)
 from mmdet.registry import MODELS
 from mmengine.optim import OptimWrapper
 
@@ -215,9 +223,6 @@ def test_training_in_front_of_a_random_detector_is_refused_without_the_opt_in(tm
 
 
 def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, tmp_path):
-    from conftest import DEMO_CONFIGS, data_options
-
-    from mmlesion.experiments import runs
     from mmlesion.utils import check_detector_checkpoint, prepare_train_config
 
     options = {
@@ -226,7 +231,7 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
         'model.data_preprocessor.regressor.input_size': 32,
         'model.data_preprocessor.regressor.base_channels': 4,
     }
-    config = str(DEMO_CONFIGS / 'enhancer_r18_synth.py')
+    config = str(DEMO_CONFIGS / DEMO_ENHANCER)
     # tools/train.py says so before reading any data...
     with pytest.raises(ValueError, match=r'model\.detector_checkpoint is not set.*RANDOM'):
         check_detector_checkpoint(prepare_train_config(config, cfg_options=options), config)
@@ -234,7 +239,7 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
     # ... and the model itself refuses to train, e.g. resuming from an empty work dir.
     with pytest.warns(UserWarning, match='RANDOM'):
         with pytest.raises(RuntimeError, match='refusing to train'):
-            runs.train(config, str(tmp_path), options, resume='auto')
+            train_in_process(config, str(tmp_path), options, resume='auto')
     assert not list(tmp_path.glob('*.pth'))
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmcv.ops import RoIAlign
 
-from mmlesion.models import GatherRoIAlign, RegistryRoIExtractor, gather_roi_align
+from mmlesion.models import GatherRoIAlign, RegisteredLayerRoIExtractor, gather_roi_align
 
 
 def random_rois(images: int, per_image: int, image_size: float, seed: int) -> torch.Tensor:
@@ -65,8 +65,8 @@ def test_unsupported_arguments_are_refused(kwargs, message):
         GatherRoIAlign(7, **kwargs)
 
 
-def extractor(layer_type: str) -> RegistryRoIExtractor:
-    return RegistryRoIExtractor(
+def extractor(layer_type: str) -> RegisteredLayerRoIExtractor:
+    return RegisteredLayerRoIExtractor(
         roi_layer=dict(type=layer_type, output_size=7, sampling_ratio=2),
         out_channels=4,
         featmap_strides=[4, 8],

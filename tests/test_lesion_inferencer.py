@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 import torch
-from conftest import DEMO_CONFIGS, REPO_ROOT, tiny_detector_config
+from conftest import DEMO_CONFIGS, DEMO_DETECTOR, REPO_ROOT, tiny_detector_config
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from pydicom.data import get_testdata_file
@@ -32,7 +32,7 @@ ENHANCER_PARAMS = (3.0, 5.0)
 def detector(tmp_path_factory):
     """A tiny (untrained) demo detector: its config file and checkpoint."""
     root = tmp_path_factory.mktemp('detector')
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'faster_rcnn_r18-w32_fpn_48e_synth.py'))
     cfg.model = tiny_detector_config()
     cfg.dump(str(root / 'detector.py'))
     torch.manual_seed(0)
@@ -45,7 +45,7 @@ def enhancer(tmp_path_factory, detector):
     """An enhancer checkpoint whose regressor always picks ENHANCER_PARAMS, with its config
     stored in meta.cfg as the Runner stores it; and its config file."""
     root = tmp_path_factory.mktemp('enhancer')
-    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18_synth.py'))
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth.py'))
     cfg.model.detector = tiny_detector_config()
     cfg.model.detector_checkpoint = detector[1]
     cfg.model.data_preprocessor.regressor.update(
@@ -303,6 +303,6 @@ def test_a_full_disk_keeps_the_previous_runs_predictions(tmp_path, full_disk):
 def test_a_score_threshold_outside_zero_one_is_refused(score_thr):
     # NaN dropped every detection without a word (no score compares >= NaN). Refused before the
     # checkpoint is read: none is needed here.
-    config = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+    config = str(DEMO_CONFIGS / DEMO_DETECTOR)
     with pytest.raises(ValueError, match=r'score_thr \(--score-thr\) must lie in \[0, 1\]'):
         LesionInferencer(config, 'no_such_checkpoint.pth', device='cpu', score_thr=score_thr)

@@ -19,12 +19,14 @@ import pytest
 import torch
 from conftest import (
     DEMO_CONFIGS,
+    DEMO_ENHANCER,
     REAL_STYLE_ROWS,
     data_item,
     dl_info_header,
     enhancer_options,
     tiny_detector_config,
     tiny_enhancer_config,
+    train_in_process,
     write_csv,
 )
 from hypothesis import HealthCheck, given, settings
@@ -36,7 +38,6 @@ from mmengine.registry import HOOKS
 from mmlesion.datasets import DeepLesionDataset, DLInfoError, read_dl_info
 from mmlesion.datasets.dl_info import DL_INFO_COLUMNS, fit_boxes_to_images
 from mmlesion.datasets.transforms import LoadDeepLesionSlices, read_deeplesion_png
-from mmlesion.experiments import runs
 from mmlesion.models import CLAHEParamRegressor
 from mmlesion.models.regressors import load_regressor_weights
 from mmlesion.utils import register_all_modules
@@ -277,19 +278,19 @@ class RecordResumeStateHook(Hook):
 def test_interrupted_enhancer_training_resumes_with_its_optimizer_state(
     trained_detector, data_root, tmp_path
 ):
-    config = str(DEMO_CONFIGS / 'enhancer_r18_synth.py')
+    config = str(DEMO_CONFIGS / DEMO_ENHANCER)
     work_dir = str(tmp_path / 'enhancer')
     options = {
         **enhancer_options(data_root, trained_detector),
         'custom_hooks': [{'type': 'RecordResumeStateHook'}],
     }
     RecordResumeStateHook.records.clear()
-    runs.train(config, work_dir, options)  # "interrupted" after epoch 1
+    train_in_process(config, work_dir, options)  # "interrupted" after epoch 1
     saved = torch.load(f'{work_dir}/epoch_1.pth', map_location='cpu', weights_only=False)
     saved_state = saved['optimizer']['state']
     assert saved_state, 'the first run took optimizer steps'
 
-    runs.train(config, work_dir, {**options, 'train_cfg.max_epochs': 2}, resume='auto')
+    train_in_process(config, work_dir, {**options, 'train_cfg.max_epochs': 2}, resume='auto')
     fresh, resumed = RecordResumeStateHook.records
     assert fresh['epoch'] == 0 and resumed['epoch'] == 1
     assert resumed['exp_avg'].keys() == saved_state.keys()

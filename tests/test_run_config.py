@@ -23,7 +23,7 @@ from mmlesion.utils import (
 )
 
 register_all_modules()
-DETECTOR = str(DEMO_CONFIGS / 'faster_rcnn_r18_synth.py')
+DETECTOR = str(DEMO_CONFIGS / 'faster_rcnn_r18-w32_fpn_48e_synth.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -146,7 +146,10 @@ def test_pytorch_launcher_outside_torchrun_names_the_missing_variables(monkeypat
 
 def test_train_tool_refuses_an_enhancer_without_detector_checkpoint(tmp_path):
     done = run_tool(
-        'tools/train.py', str(DEMO_CONFIGS / 'enhancer_r18_synth.py'), '--work-dir', str(tmp_path)
+        'tools/train.py',
+        str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth.py'),
+        '--work-dir',
+        str(tmp_path),
     )
     assert done.returncode != 0
     assert 'model.detector_checkpoint is not set' in done.stderr

@@ -9,17 +9,23 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import DEMO_CONFIGS, REPO_ROOT, data_options, detector_options, enhancer_options
-
-from mmlesion.experiments import runs
+from conftest import (
+    DEMO_CONFIGS,
+    DEMO_DETECTOR,
+    DEMO_ENHANCER,
+    detector_options,
+    enhancer_options,
+    evaluate_in_process,
+    train_in_process,
+)
 
 DEMO = DEMO_CONFIGS
 METRIC_KEYS = {'deeplesion/mAP', 'deeplesion/AP50', 'deeplesion/sens@4', 'deeplesion/avg_sens'}
 
 
 def test_detector_trains_and_evaluates(trained_detector, data_root, tmp_path):
-    metrics = runs.test(
-        str(DEMO / 'faster_rcnn_r18_synth.py'),
+    metrics = evaluate_in_process(
+        str(DEMO / DEMO_DETECTOR),
         trained_detector,
         str(tmp_path),
         detector_options(data_root),
@@ -30,7 +36,7 @@ def test_detector_trains_and_evaluates(trained_detector, data_root, tmp_path):
 
 def test_enhancer_trains_in_front_of_the_frozen_detector(trained_detector, data_root, tmp_path):
     options = enhancer_options(data_root, trained_detector)
-    result = runs.train(str(DEMO / 'enhancer_r18_synth.py'), str(tmp_path / 'enhancer'), options)
+    result = train_in_process(str(DEMO / DEMO_ENHANCER), str(tmp_path / 'enhancer'), options)
     state = torch.load(result.best_checkpoint, map_location='cpu', weights_only=False)['state_dict']
     detector_state = torch.load(trained_detector, map_location='cpu', weights_only=False)[
         'state_dict'
@@ -40,8 +46,8 @@ def test_enhancer_trains_in_front_of_the_frozen_detector(trained_detector, data_
     scalars = Path(result.log_dir, 'vis_data', 'scalars.json').read_text()
     assert 'map_delta' in scalars and 'deeplesion/mAP' in scalars
 
-    metrics = runs.test(
-        str(DEMO / 'enhancer_r18_synth.py'), result.best_checkpoint, str(tmp_path), options
+    metrics = evaluate_in_process(
+        str(DEMO / DEMO_ENHANCER), result.best_checkpoint, str(tmp_path), options
     )
     assert METRIC_KEYS <= set(metrics)
 
@@ -57,8 +63,8 @@ def test_baselines_through_the_wrapper_are_what_they_claim(trained_detector, dat
     # the fixed GLCAE (2.0, 8) (same metrics through the learned enhancer's config).
     options = enhancer_options(data_root, trained_detector)
     baseline_options = {**options, 'model.data_preprocessor.regressor': None}
-    alone = runs.test(
-        str(DEMO / 'faster_rcnn_r18_synth.py'),
+    alone = evaluate_in_process(
+        str(DEMO / DEMO_DETECTOR),
         trained_detector,
         str(tmp_path / 'alone'),
         detector_options(data_root),
@@ -67,7 +73,7 @@ def test_baselines_through_the_wrapper_are_what_they_claim(trained_detector, dat
     metrics, dumps = {}, {}
     for baseline in ('identity', 'glcae_fixed'):
         dumps[baseline] = tmp_path / f'{baseline}.pkl'
-        metrics[baseline] = runs.test(
+        metrics[baseline] = evaluate_in_process(
             str(DEMO / 'baselines' / f'{baseline}_synth.py'),
             trained_detector,
             str(tmp_path / baseline),
@@ -85,8 +91,8 @@ def test_baselines_through_the_wrapper_are_what_they_claim(trained_detector, dat
         not torch.equal(a['pred_instances']['scores'], b['pred_instances']['scores'])
         for a, b in zip(identity, enhanced, strict=True)
     )
-    untrained = runs.test(
-        str(DEMO / 'enhancer_r18_synth.py'), trained_detector, str(tmp_path / 'untrained'), options
+    untrained = evaluate_in_process(
+        str(DEMO / DEMO_ENHANCER), trained_detector, str(tmp_path / 'untrained'), options
     )
     assert untrained['deeplesion/mAP'] == pytest.approx(
         metrics['glcae_fixed']['deeplesion/mAP'], abs=1e-6
@@ -94,67 +100,3 @@ def test_baselines_through_the_wrapper_are_what_they_claim(trained_detector, dat
     assert untrained['deeplesion/avg_sens'] == pytest.approx(
         metrics['glcae_fixed']['deeplesion/avg_sens'], abs=1e-6, nan_ok=True
     )
-
-
-def test_best_checkpoint_falls_back_to_the_latest_epoch(tmp_path):
-    (tmp_path / 'epoch_1.pth').write_bytes(b'')
-    assert runs.best_checkpoint(str(tmp_path)).endswith('epoch_1.pth')
-    with pytest.raises(FileNotFoundError):
-        runs.best_checkpoint(str(tmp_path / 'empty'))
-
-
-def tiny_retinanet_config():
-    from mmengine.config import Config
-
-    model = Config.fromfile(str(REPO_ROOT / 'configs/transfer/retinanet_r18_synth.py')).model
-    model.backbone.base_channels = 8
-    model.neck.in_channels = [8, 16, 32, 64]
-    model.neck.out_channels = 16
-    model.bbox_head.in_channels = model.bbox_head.feat_channels = 16
-    return model
-
-
-def test_transferred_enhancer_runs_in_front_of_a_retinanet(data_root, tmp_path):
-    from mmdet.registry import MODELS
-
-    from mmlesion.utils import register_all_modules
-
-    register_all_modules()
-    torch.manual_seed(0)
-    retinanet = tmp_path / 'retinanet.pth'
-    torch.save({'state_dict': MODELS.build(tiny_retinanet_config()).state_dict()}, retinanet)
-    regressor = MODELS.build(
-        {
-            'type': 'CLAHEParamRegressor',
-            'input_size': 64,
-            'base_channels': 4,
-            'init_params': (3.0, 5.0),
-            # the output space of the demo enhancer, which the transfer config must match
-            'clip_range': (1.0, 32.0),
-            'log_outputs': True,
-        }
-    )
-    enhancer = tmp_path / 'enhancer.pth'
-    state = {f'data_preprocessor.regressor.{k}': v for k, v in regressor.state_dict().items()}
-    torch.save({'state_dict': state}, enhancer)
-    options = {
-        **data_options(data_root),
-        'model.detector': tiny_retinanet_config().to_dict(),
-        'model.enhancer_checkpoint': str(enhancer),
-        'model.data_preprocessor.regressor.input_size': 64,
-        'model.data_preprocessor.regressor.base_channels': 4,
-    }
-    out = tmp_path / 'predictions.pkl'
-    metrics = runs.test(
-        str(REPO_ROOT / 'configs/transfer/enhancer_r18_synth_on_retinanet.py'),
-        str(retinanet),
-        str(tmp_path),
-        options,
-        out=str(out),
-    )
-    assert METRIC_KEYS <= set(metrics)
-    with out.open('rb') as f:
-        predictions = pickle.load(f)
-    # The transferred regressor chose the parameters, in front of the RetinaNet.
-    assert {round(p['clahe_clip_limit'], 3) for p in predictions} == {3.0}
-    assert {round(p['clahe_grid_size'], 3) for p in predictions} == {5.0}

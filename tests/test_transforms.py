@@ -160,44 +160,6 @@ def test_lesion_crop_drops_cut_lesions_and_keeps_labels_aligned():
         assert np.all(kept >= 0) and np.all(kept <= 64)
 
 
-def test_lesion_crop_places_background_windows_on_mined_hard_negatives():
-    set_random_seed(2)
-    crop = RandomLesionCrop(crop_size=(32, 32), lesion_prob=0.0, hard_negative_prob=1.0)
-    negative = np.array([150.0, 60.0, 170.0, 75.0])
-    crop.set_hard_negatives({'slice-a': [negative], 'slice-b': np.zeros((0, 4))})
-    for _ in range(20):
-        out = crop({**crop_input([[10.0, 10.0, 20.0, 20.0]]), 'img_id': 'slice-a'})
-        y0, x0 = divmod(int(out['img'][0, 0, 0]), 256)
-        # the window holds the whole hard negative
-        assert x0 <= 150 and x0 + 32 >= 170 and y0 <= 60 and y0 + 32 >= 75
-    # A slice without mined negatives (none, or an empty list) gets uniform windows.
-    assert 'slice-b' not in crop.hard_negatives
-    origins = set()
-    for _ in range(20):
-        out = crop({**crop_input([[10.0, 10.0, 20.0, 20.0]]), 'img_id': 'slice-b'})
-        origins.add(divmod(int(out['img'][0, 0, 0]), 256))
-    assert len(origins) > 10
-
-
-def test_lesion_crop_without_hard_negative_prob_ignores_mined_boxes():
-    boxes = [[100.0, 120.0, 130.0, 140.0]]
-    windows = []
-    for mined in (False, True):
-        set_random_seed(3)
-        crop = RandomLesionCrop(crop_size=(64, 64), lesion_prob=0.5)
-        if mined:
-            crop.set_hard_negatives({'s': [[0.0, 0.0, 10.0, 10.0]]})
-        windows.append(
-            [int(crop({**crop_input(boxes), 'img_id': 's'})['img'][0, 0, 0]) for _ in range(30)]
-        )
-    assert windows[0] == windows[1]
-
-
-def test_lesion_crop_refuses_a_bad_hard_negative_prob():
-    with pytest.raises(ValueError, match='hard_negative_prob'):
-        RandomLesionCrop(hard_negative_prob=1.5)
-
-
 def test_lesion_crop_leaves_a_small_image_alone():
     small = crop_input([[1.0, 1.0, 5.0, 5.0]], size=32)
     out = RandomLesionCrop(crop_size=(64, 64))(small)

@@ -18,7 +18,7 @@ default_hooks = dict(
     ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Subnormal floats to zero: AdamW decays unused weights into that range, where a CPU is
-    # slow (the demo detector's step 0.38 s -> 1.16 s by epoch 28); mmlesion/utils/denormals.py.
+    # slow; mmlesion/utils/denormals.py.
     flush_denormals=dict(type='FlushDenormalsHook'),
 )
 

@@ -1,6 +1,6 @@
 """What a user calls for inference: clinical CT loading and :class:`LesionInferencer`.
 
-The main job and the benchmarks live in :mod:`mmlesion.experiments`.
+The main job and the benchmarks live beside the package, in ``projects/enhancement_benchmark/``.
 """
 
 from .ct_volume import CTVolume

@@ -1,7 +1,8 @@
 """Straightforward per-image NumPy/OpenCV GLCAE, written the way the paper describes it.
 
 This is the baseline the batched torch ops are measured against
-(``tools/analysis_tools/benchmark_enhancement.py``) and a readable statement of the algorithm:
+(``projects/enhancement_benchmark/tools/benchmark_enhancement.py``) and a readable statement
+of the algorithm:
 one ``(H, W)`` image at a time, ``lam`` found by ``scipy.optimize.minimize_scalar`` over the
 tone distortion ``D(lam)`` evaluated with the O(L^2) double loop over gray-level pairs, OpenCV's
 CLAHE, weights from ``cv2.Laplacian`` and fusion with ``cv2.pyrDown`` / ``cv2.pyrUp``. It is

@@ -37,6 +37,31 @@ def _sample(prediction: dict, info: dict) -> dict:
     }
 
 
+def dataset_infos(
+    config: str, cfg_options: Mapping | None = None
+) -> tuple[list[dict], tuple[str, ...]]:
+    """The items (``get_data_info``) and classes of ``config``'s test dataset.
+
+    Args:
+        config: a config file whose ``test_dataloader.dataset`` is the evaluated split.
+        cfg_options: ``--cfg-options`` style overrides merged into it (data root, split, ...).
+
+    Returns:
+        ``(infos, classes)``: one dict per dataset item, in dataset order, and the class names.
+    """
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return infos, tuple(dataset.metainfo['classes'])
+
+
 def slice_records(predictions: Sequence[dict], data_infos: Iterable[dict]) -> list[dict]:
     """Per slice, the record :meth:`DeepLesionMetric.process` keeps (ground truth from the
     dataset, predictions from the dump) plus ``img_path`` and ``img_id``, in prediction order.

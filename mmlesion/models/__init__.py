@@ -1,16 +1,14 @@
-from .backbones import FineStemResNet
 from .data_preprocessors import AdaptiveCLAHEPreprocessor
 from .detectors import FrozenDetectorEnhancer
 from .layers import GatherRoIAlign, gather_roi_align
 from .regressors import CLAHEParamRegressor
-from .roi_extractors import RegistryRoIExtractor
+from .roi_extractors import RegisteredLayerRoIExtractor
 
 __all__ = [
     'AdaptiveCLAHEPreprocessor',
     'CLAHEParamRegressor',
-    'FineStemResNet',
     'FrozenDetectorEnhancer',
     'GatherRoIAlign',
-    'RegistryRoIExtractor',
+    'RegisteredLayerRoIExtractor',
     'gather_roi_align',
 ]

@@ -2,19 +2,17 @@
 
 On x86 CPUs an arithmetic operation on a subnormal float32 (magnitude below 1.2e-38) takes a
 microcode path tens of times slower than a normal one. AdamW's weight decay drives the weights
-that stop receiving gradient towards zero through that range: after the demo detector's 28
-epochs, 728k of its weights (most of them in ``layer4``) were subnormal, and a training step
-took 1.16 s instead of 0.38 s (one thread, batch 8; the same step with this switch on: 0.38 s).
-The frozen detector carries them into the enhancer's training and every evaluation.
+that stop receiving gradient towards zero through that range, so that a long CPU training run
+slows down as it goes. The frozen detector carries such weights into the enhancer's training
+and every evaluation.
 
 ``torch.set_flush_denormal(True)`` sets the flush-to-zero and denormals-are-zero modes of the
 *calling thread*: subnormal inputs and results count as 0, which changes a value by less than
 1.2e-38; normal floats are computed exactly as before. torch's intra-op (OpenMP) threads
 copy the mode only when they are started, i.e. at the process's first multi-threaded torch
-operation; threads that exist already keep computing subnormals (measured: a convolution with
-subnormal weights on two threads took 6.2 s with the mode set after the first convolution,
-0.05 s with it set first). So :func:`flush_denormals` must run before any torch computation:
-the tools in ``tools/`` call it first thing in ``main()``. :func:`denormals_flushed` checks
+operation; threads that exist already keep computing subnormals. So :func:`flush_denormals`
+must run before any torch computation: the tools in ``tools/`` call it first thing in
+``main()``. :func:`denormals_flushed` checks
 that it reached every thread. CUDA kernels are not affected.
 """
 
@@ -51,7 +49,6 @@ def denormals_flushed() -> bool:
     an elementwise product over 2^20 subnormals (torch splits it over all threads): both give
     exact zeros only where every thread flushes; without it each convolution output is a sum
     of 288 subnormals, a normal float. The two cover torch's own parallel loops and oneDNN's.
-    About 15 ms when a thread does not flush, 2 ms when all do.
     """
     images = torch.ones(2 * torch.get_num_threads(), 32, 16, 16)
     convolved = torch.nn.functional.conv2d(images, _subnormal((32, 32, 3, 3)))

@@ -4,7 +4,7 @@ For each slice writes ``<File_name>_gradcam.png``: the key slice the regressor s
 Grad-CAM of the clip-limit head and of the grid-size head over it (what raises each output;
 ``--direction -1`` for what lowers it), titled with the parameters it chose.
 
-    python tools/analysis_tools/gradcam_regressor.py configs/demo/enhancer_r18_synth.py \\
+    python tools/analysis_tools/gradcam_regressor.py configs/demo/enhancer_r18-w16_6e_synth.py \\
         work_dirs/demo/enhancer/best_deeplesion_mAP_epoch_N.pth --out work_dirs/gradcam
 """
 

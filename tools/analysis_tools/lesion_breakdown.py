@@ -32,7 +32,7 @@ from mmlesion.evaluation.lesion_breakdown import (
     signal_to_noise,
     size_buckets,
 )
-from mmlesion.experiments.profile_breakdown import dataset_infos
+from mmlesion.evaluation.subset_evaluation import dataset_infos
 from mmlesion.utils import atomic_write_json, load_config
 from mmlesion.utils.safe_pickle import load_predictions
 

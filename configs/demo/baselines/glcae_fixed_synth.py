@@ -1,4 +1,4 @@
-# Demo baseline: fixed GLCAE (clip limit 2.0, 8×8 tiles) in front of the frozen demo detector.
-#   python tools/test.py configs/demo/baselines/glcae_fixed_synth.py DEMO_DETECTOR_CHECKPOINT
-_base_ = '../enhancer_r18_synth.py'
+# Demo baseline: fixed GLCAE (clip limit 2.0, 8×8 tiles) before the frozen demo detector.
+# Results: configs/demo/README.md
+_base_ = '../enhancer_r18-w16_6e_synth.py'
 model = dict(data_preprocessor=dict(mode='fixed', fixed_params=(2.0, 8), regressor=None))

@@ -1,7 +1,6 @@
-# Demo baseline: fixed GLCAE at the (clip limit, grid size) that the validation grid search chose
-# (the benchmark's baselines stage, mmlesion/experiments/fixed_setting_search.py; its choice is
-# `tuned_setting` in work_dirs/demo/baselines/stage.json). Give that setting:
-#   python tools/test.py configs/demo/baselines/glcae_tuned_synth.py DEMO_DETECTOR_CHECKPOINT \
-#       --cfg-options model.data_preprocessor.fixed_params="[8.0,12.0]"
-_base_ = './glcae_fixed_synth.py'
-model = dict(data_preprocessor=dict(fixed_params=None))  # required: the tuned setting
+# Demo baseline: fixed GLCAE at the (clip, grid) the validation grid search chose.
+# Results: configs/demo/README.md
+_base_ = '../enhancer_r18-w16_6e_synth.py'
+# fixed_params is required: the chosen setting, e.g.
+#   --cfg-options model.data_preprocessor.fixed_params="[8.0,12.0]"
+model = dict(data_preprocessor=dict(mode='fixed', fixed_params=None, regressor=None))

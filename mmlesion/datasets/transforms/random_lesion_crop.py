@@ -17,12 +17,6 @@ class RandomLesionCrop(BaseTransform):
     medical detectors such as nnDetection do). With probability ``1 - lesion_prob`` the window
     is placed uniformly instead, so that the background far from lesions is seen as well.
 
-    Hard negatives: :class:`~mmlesion.engine.hooks.HardNegativeMiningHook` can hand the
-    transform, per slice, boxes where the detector in training scored background highest
-    (:meth:`set_hard_negatives`). A background window is then placed around one of them with
-    probability ``hard_negative_prob`` (uniformly otherwise, and always for a slice without
-    any), so that the background patches show what the detector confuses with a lesion.
-
     A lesion the window cuts so that less than ``min_visible`` of its box remains is dropped
     from the targets (a half lesion is neither a clean positive nor a negative); the boxes kept
     are clipped to the window. An image not larger than the window is left as it is.
@@ -37,8 +31,6 @@ class RandomLesionCrop(BaseTransform):
         crop_size: ``(height, width)`` of the window, pixels.
         lesion_prob: probability of placing the window around a lesion.
         min_visible: smallest share of a box's area inside the window for it to stay a target.
-        hard_negative_prob: probability that a background window is placed around a mined hard
-            negative of the slice, when it has any (0 = never, the behaviour without mining).
     """
 
     def __init__(
@@ -46,7 +38,6 @@ class RandomLesionCrop(BaseTransform):
         crop_size: tuple[int, int] = (128, 128),
         lesion_prob: float = 0.8,
         min_visible: float = 0.6,
-        hard_negative_prob: float = 0.0,
     ) -> None:
         if min(crop_size) < 1:
             raise ValueError(f'crop_size must be positive pixels, got {crop_size}')
@@ -55,22 +46,9 @@ class RandomLesionCrop(BaseTransform):
                 f'lesion_prob must be in [0, 1] and min_visible in (0, 1], got {lesion_prob} '
                 f'and {min_visible}'
             )
-        if not 0.0 <= hard_negative_prob <= 1.0:
-            raise ValueError(f'hard_negative_prob must be in [0, 1], got {hard_negative_prob}')
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.lesion_prob = lesion_prob
         self.min_visible = min_visible
-        self.hard_negative_prob = hard_negative_prob
-        self.hard_negatives: dict = {}
-
-    def set_hard_negatives(self, boxes_by_slice: dict) -> None:
-        """Replace the mined hard negatives: ``img_id`` -> ``(K, 4)`` float boxes, pixels
-        ``(x1, y1, x2, y2)`` in the slice before cropping."""
-        self.hard_negatives = {
-            key: np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-            for key, boxes in boxes_by_slice.items()
-            if len(boxes)
-        }
 
     @staticmethod
     def _window_around(
@@ -95,13 +73,6 @@ class RandomLesionCrop(BaseTransform):
         lesions = np.flatnonzero(~np.asarray(results['gt_ignore_flags'], dtype=bool))
         if len(lesions) and rng.random() < self.lesion_prob:
             box = boxes[rng.choice(lesions)]
-            return self._window_around(rng, box, crop_h, crop_w, height, width)
-        negatives = self.hard_negatives.get(results.get('img_id'))
-        # Drawn only when negatives can be used, so that without them (or at
-        # hard_negative_prob=0) the windows are those of the transform before mining existed.
-        use = negatives is not None and self.hard_negative_prob > 0
-        if use and rng.random() < self.hard_negative_prob:
-            box = negatives[rng.integers(len(negatives))]
             return self._window_around(rng, box, crop_h, crop_w, height, width)
         return int(rng.integers(0, width - crop_w + 1)), int(rng.integers(0, height - crop_h + 1))
 
@@ -131,6 +102,5 @@ class RandomLesionCrop(BaseTransform):
     def __repr__(self) -> str:
         return (
             f'{self.__class__.__name__}(crop_size={self.crop_size}, '
-            f'lesion_prob={self.lesion_prob}, min_visible={self.min_visible}, '
-            f'hard_negative_prob={self.hard_negative_prob})'
+            f'lesion_prob={self.lesion_prob}, min_visible={self.min_visible})'
         )

@@ -1,5 +1,4 @@
 from .flush_denormals_hook import FlushDenormalsHook
-from .hard_negative_mining_hook import HardNegativeMiningHook
 from .lesion_visualization_hook import LesionVisualizationHook
 from .progress_bar_hook import ProgressBarHook
 from .resume_check_hook import ResumeCheckHook
@@ -9,7 +8,6 @@ from .train_time_budget_hook import TrainTimeBudgetHook
 __all__ = [
     'AtomicLocalBackend',
     'FlushDenormalsHook',
-    'HardNegativeMiningHook',
     'LesionVisualizationHook',
     'ProgressBarHook',
     'ResumeCheckHook',

@@ -1,4 +1,4 @@
-from .batch_map import batch_map
+from .batch_coco_map import batch_coco_map
 from .frozen_detector_enhancer import FrozenDetectorEnhancer
 
-__all__ = ['FrozenDetectorEnhancer', 'batch_map']
+__all__ = ['FrozenDetectorEnhancer', 'batch_coco_map']

@@ -16,7 +16,7 @@ from mmengine.config import ConfigDict
 from mmlesion.utils.checkpoint_loading import load_state_strictly, read_checkpoint, state_dict_of
 
 from ..regressors import load_regressor_weights
-from .batch_map import batch_map
+from .batch_coco_map import batch_coco_map
 
 OBJECTIVES = ('surrogate', 'reinforce')
 #: How the warning about a detector without weights begins (``detector_checkpoint=None``).
@@ -357,7 +357,7 @@ class FrozenDetectorEnhancer(BaseDetector):
         for inputs in (original, enhanced):
             samples = [s.clone() for s in data_samples]
             predicted = self.detector.predict(inputs.detach(), samples, rescale=False)
-            maps.append(batch_map(predicted))
+            maps.append(batch_coco_map(predicted))
         return maps[0], maps[1]
 
 

@@ -1,5 +1,5 @@
 """RoIAlign as weighted row gathers (``torch.nn.functional.embedding_bag``): mmcv's RoIAlign,
-several times faster to train on the CPU."""
+faster to train on the CPU."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class _WeightedRowSum(torch.autograd.Function):
 
     Both directions are :func:`torch.nn.functional.embedding_bag` calls (threaded on the CPU):
     the backward sorts the taps by pixel once and sums each pixel's weighted output
-    gradients, instead of embedding_bag's own scatter-add backward (4x slower here).
+    gradients, instead of embedding_bag's own scatter-add backward (slower).
     """
 
     @staticmethod
@@ -101,10 +101,8 @@ def gather_roi_align(
     bilinear taps of its samples. Those (pixel, weight) lists are built once for all channels
     and summed by :func:`torch.nn.functional.embedding_bag` over the channels-last feature
     map; the backward sums, for each pixel, the weighted gradients of the cells that tap it.
-    mmcv's CPU kernels recompute the taps for every channel on one thread. On a demo training
-    batch (8 maps of 64 x 24 x 24, 512 RoIs, 7 x 7 bins, 2 x 2 samples; 2 threads) forward +
-    backward took 25 ms against mmcv's 148 ms, forward alone 4 ms against 43 ms
-    (``tools/analysis_tools/benchmark_roi_align.py``).
+    mmcv's CPU kernels recompute the taps for every channel on one thread, so this is faster
+    on the CPU (``projects/enhancement_benchmark/tools/benchmark_roi_align.py`` times both).
 
     Args:
         features: ``(N, C, H, W)`` feature maps.
@@ -156,7 +154,7 @@ class GatherRoIAlign(nn.Module):
     """:func:`gather_roi_align` as a RoI layer; the arguments of :class:`mmcv.ops.RoIAlign`.
 
     A drop-in for ``roi_layer=dict(type='RoIAlign', ...)`` in a
-    :class:`~mmlesion.models.roi_extractors.RegistryRoIExtractor`. Average pooling only:
+    :class:`~mmlesion.models.roi_extractors.RegisteredLayerRoIExtractor`. Average pooling only:
     ``pool_mode='max'`` raises. Memory: ``R * out_h * out_w * 4 * S_y * S_x`` taps (an int64
     and a float each); with ``sampling_ratio=0`` the sample counts ``S`` follow the largest RoI
     of the call, so large images want a fixed ratio (the demo detector uses 2).

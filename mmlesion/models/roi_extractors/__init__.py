@@ -1,3 +1,3 @@
-from .registry_roi_extractor import RegistryRoIExtractor
+from .registered_layer_roi_extractor import RegisteredLayerRoIExtractor
 
-__all__ = ['RegistryRoIExtractor']
+__all__ = ['RegisteredLayerRoIExtractor']

@@ -1,4 +1,0 @@
-# The reinforce objective at demo scale: the regressor's Gaussian policy samples (clip, grid); the
-# reward is the batch mAP of the frozen detector on enhanced minus original slices.
-_base_ = '../enhancer_r18_synth.py'
-model = dict(objective='reinforce')

@@ -1,5 +1,0 @@
-# GPU baseline: fixed CLAHE only (clip limit 2.0, 8×8 tiles) in front of the frozen GPU detector.
-_base_ = '../enhancer_r18_synth_gpu.py'
-model = dict(
-    data_preprocessor=dict(mode='fixed', method='clahe', fixed_params=(2.0, 8), regressor=None)
-)

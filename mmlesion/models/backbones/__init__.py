@@ -1,3 +1,0 @@
-from .fine_stem_resnet import FineStemResNet
-
-__all__ = ['FineStemResNet']

@@ -1,0 +1,1 @@
+"""The enhancement benchmark study (see README.md); not part of the mmlesion package."""

@@ -1,0 +1,396 @@
+"""The main job: synthetic data → detector → frozen detector + learned enhancer → comparison.
+
+Every stage writes ``<work_dir>/<stage>/stage.json`` when it finishes; a re-run skips finished
+stages unless ``force`` is set; a stage that runs again re-runs the stages that use its output
+(:data:`DEPENDS`). A training stage that was interrupted (killed, machine restarted) goes on from
+its last epoch checkpoint, unless ``force`` is set or a stage it reads ran again.
+
+``make demo`` runs the core stages (data, detector, enhancer, evaluation, statistics, report).
+The benchmark also enables (:class:`DemoSettings` flags):
+
+- ``noaug``: a second detector trained without ``RandomGLCAE`` (the paper's setting,
+  ``configs/demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py``) and the fixed methods in front of it
+  (``identity_noaug``, ``glcae_fixed_noaug``, ``clahe_fixed_noaug``); with ``noaug_enhancer``
+  also an enhancer trained in front of it (``learned_noaug``);
+- ``baselines``: ``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of each detector
+  (a validation grid search and a test sweep, :mod:`.fixed_setting_search`, :mod:`.oracle`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import train_and_test
+from .acquisition_profiles import metrics_by_profile
+from .compared_methods import METHODS, NOAUG_SUFFIX
+from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS
+from .inference_timing import time_inference
+
+#: The study's own configs, relative to the repository root.
+PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
+
+#: Every stage, in run order; the optional ones run only when :class:`DemoSettings` enables them.
+STAGES = (
+    'data',
+    'detector',
+    'enhancer',
+    'evaluation',
+    'detector_noaug',
+    'enhancer_noaug',
+    'evaluation_noaug',
+    'baselines',
+    'baselines_noaug',
+    'statistics',
+    'report',
+)
+#: The stages whose outputs each stage reads: when one of them runs, so does the stage.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    'data': (),
+    'detector': ('data',),
+    'enhancer': ('detector',),
+    'evaluation': ('detector', 'enhancer'),
+    'detector_noaug': ('data',),
+    'enhancer_noaug': ('detector_noaug',),
+    'evaluation_noaug': ('detector_noaug', 'enhancer_noaug'),
+    'baselines': ('detector',),
+    'baselines_noaug': ('detector_noaug',),
+    'statistics': ('evaluation', 'evaluation_noaug', 'baselines', 'baselines_noaug'),
+    'report': STAGES[:-1],
+}
+
+
+@dataclass
+class DemoSettings:
+    """What the main job runs; paths relative to the repository root."""
+
+    work_dir: str = 'work_dirs/demo'
+    data_root: str = 'data/synthetic_deeplesion'
+    seed: int = 0
+    num_patients: int = 600
+    image_size: int = 256
+    difficulty: float = 0.5
+    force: bool = False
+    detector_config: str = 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py'
+    enhancer_config: str = 'configs/demo/enhancer_r18-w16_6e_synth.py'
+    identity_config: str = 'configs/demo/baselines/identity_synth.py'
+    glcae_fixed_config: str = 'configs/demo/baselines/glcae_fixed_synth.py'
+    clahe_fixed_config: str = 'configs/demo/baselines/clahe_fixed_synth.py'
+    detector_options: dict = field(default_factory=dict)
+    enhancer_options: dict = field(default_factory=dict)
+    num_examples: int = 6
+    data_workers: int = 2
+    # Optional stages (module docstring); the benchmark turns them on.
+    noaug: bool = False
+    noaug_enhancer: bool = False
+    baselines: bool = False
+    #: None: the preset has no detector without RandomGLCAE; the noaug stages are skipped.
+    noaug_detector_config: str | None = 'configs/demo/faster_rcnn_r18-w32_fpn_48e_synth_noaug.py'
+    search_clips: tuple[float, ...] = SEARCH_CLIPS
+    search_grids: tuple[float, ...] = SEARCH_GRIDS
+    per_profile_min_slices: int = 5
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+
+    def enabled_stages(self) -> tuple[str, ...]:
+        """The stages this configuration runs, in order."""
+        skipped = set()
+        if not self.noaug or self.noaug_detector_config is None:
+            skipped |= {'detector_noaug', 'enhancer_noaug', 'evaluation_noaug', 'baselines_noaug'}
+        if not self.noaug_enhancer:
+            skipped.add('enhancer_noaug')
+        if not self.baselines:
+            skipped |= {'baselines', 'baselines_noaug'}
+        return tuple(stage for stage in STAGES if stage not in skipped)
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides) -> DemoSettings:
+        """The settings of a :data:`PRESETS` entry, with ``overrides`` (None values ignored)."""
+        if preset not in PRESETS:
+            raise KeyError(f'unknown preset {preset!r}; choose one of {sorted(PRESETS)}')
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**PRESETS[preset], **given})
+
+
+#: Named config sets of the main job. ``demo``: the CPU demo (``make demo``). ``paper_gpu``: the
+#: paper-size models (R50-FPN detector, ResNet-18 regressor at 512×512) for one GPU and a few
+#: minutes, on synthetic data generated at 512×512; the gpu configs say what differs from the
+#: paper's configs.
+PRESETS: dict[str, dict] = {
+    'demo': {},
+    'paper_gpu': {
+        'work_dir': 'work_dirs/paper_gpu',
+        'data_root': 'data/synthetic_deeplesion_512',
+        'image_size': 512,
+        'detector_config': f'{PROJECT_CONFIGS}/gpu/faster_rcnn_r50_fpn_30e_synth512.py',
+        'enhancer_config': f'{PROJECT_CONFIGS}/gpu/enhancer_r18_30e_synth512.py',
+        'identity_config': f'{PROJECT_CONFIGS}/gpu/baselines/identity_synth512.py',
+        'glcae_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/glcae_fixed_synth512.py',
+        'clahe_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/clahe_fixed_synth512.py',
+        'noaug_detector_config': None,  # not written for the GPU preset
+        'data_workers': 16,
+    },
+}
+
+
+class DemoPipeline:
+    """Run (or resume) the main job described by :class:`DemoSettings`."""
+
+    def __init__(self, settings: DemoSettings, log: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.work_dir = Path(settings.work_dir)
+        self.log = log
+        self._ran: set[str] = set()
+
+    # -- stage bookkeeping ---------------------------------------------------------------------
+    def _marker(self, stage: str) -> Path:
+        return self.work_dir / stage / 'stage.json'
+
+    def _redo(self, stage: str) -> bool:
+        """Whether ``stage`` must start from scratch: ``force``, or a stage it reads ran again."""
+        return self.settings.force or any(d in self._ran for d in DEPENDS[stage])
+
+    def _done(self, stage: str) -> dict | None:
+        if self._redo(stage):
+            return None
+        marker = self._marker(stage)
+        return json.loads(marker.read_text()) if marker.is_file() else None
+
+    def _finish(self, stage: str, record: dict) -> dict:
+        marker = self._marker(stage)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(record, indent=2))
+        return record
+
+    def _stage(self, stage: str, run: Callable[[], dict]) -> dict:
+        done = self._done(stage)
+        if done is not None:
+            self.log(f'[{stage}] done before, skipped (--force re-runs it)')
+            return done
+        self._ran.add(stage)  # the stages that read this one's output run again too
+        self.log(f'[{stage}] running')
+        start = time.perf_counter()
+        record = run()
+        record['elapsed_s'] = round(time.perf_counter() - start, 1)
+        self.log(f'[{stage}] finished in {record["elapsed_s"]:.0f} s')
+        return self._finish(stage, record)
+
+    def _resume_from(self, stage: str) -> str | None:
+        """``'auto'`` when an interrupted training stage can go on from its last checkpoint.
+
+        Only while nothing it reads was redone in this run (new data, a new detector) and
+        without ``--force``; otherwise the stage trains from scratch.
+        """
+        if self._redo(stage):
+            return None
+        return 'auto' if (self.work_dir / stage / 'last_checkpoint').is_file() else None
+
+    def _train(self, config: str, stage: str, options: dict) -> dict:
+        resume = self._resume_from(stage)
+        if resume:
+            self.log(f'[{stage}] resuming the interrupted run from its last checkpoint')
+        result = train_and_test.train(
+            config, str(self.work_dir / stage), options, desc=stage, resume=resume
+        )
+        # elapsed_s then counts only the resumed part; 'resumed' says so.
+        return {
+            'checkpoint': result.best_checkpoint,
+            'log_dir': result.log_dir,
+            'resumed': resume is not None,
+        }
+
+    def _data_options(self) -> dict:
+        return train_and_test.data_options(self.settings.data_root, self.settings.seed)
+
+    # -- stages --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        total_start = time.perf_counter()
+        enabled = self.settings.enabled_stages()
+        out: dict[str, dict] = {}
+        out['data'] = self._stage('data', self.generate_data)
+        out['detector'] = self._stage('detector', self.train_detector)
+        detector = out['detector']['checkpoint']
+        out['enhancer'] = self._stage('enhancer', lambda: self.train_enhancer(detector))
+        enhancer = out['enhancer']['checkpoint']
+        out['evaluation'] = self._stage('evaluation', lambda: self.evaluate(detector, enhancer))
+        if 'detector_noaug' in enabled:
+            out['detector_noaug'] = self._stage('detector_noaug', self.train_detector_noaug)
+            noaug = out['detector_noaug']['checkpoint']
+            noaug_enhancer = None
+            if 'enhancer_noaug' in enabled:
+                out['enhancer_noaug'] = self._stage(
+                    'enhancer_noaug', lambda: self.train_enhancer(noaug, NOAUG_SUFFIX)
+                )
+                noaug_enhancer = out['enhancer_noaug']['checkpoint']
+            out['evaluation_noaug'] = self._stage(
+                'evaluation_noaug', lambda: self.evaluate_noaug(noaug, noaug_enhancer)
+            )
+        if 'baselines' in enabled:
+            out['baselines'] = self._stage('baselines', lambda: self.baselines(detector))
+        if 'baselines_noaug' in enabled:
+            out['baselines_noaug'] = self._stage(
+                'baselines_noaug', lambda: self.baselines(noaug, NOAUG_SUFFIX)
+            )
+        out['statistics'] = self._stage('statistics', lambda: self.statistics(out))
+        report = self._stage('report', lambda: self.report(out))
+        report['total_s'] = round(time.perf_counter() - total_start, 1)
+        return report
+
+    def generate_data(self) -> dict:
+        from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
+
+        s = self.settings
+        config = SyntheticConfig(
+            num_patients=s.num_patients,
+            seed=s.seed,
+            difficulty=s.difficulty,
+            image_size=s.image_size,
+        )
+        summary = generate_dataset(
+            s.data_root,
+            config,
+            workers=s.data_workers,
+            overwrite=True,
+            progress=lambda it, total: tqdm(
+                it, total=total, desc='data', unit='patient', disable=None
+            ),
+        )
+        self.log(summary.format())
+        return {'data_root': s.data_root, 'config': asdict(config), 'summary': summary.format()}
+
+    def train_detector(self, config: str | None = None, stage: str = 'detector') -> dict:
+        s = self.settings
+        return self._train(
+            config or s.detector_config, stage, {**self._data_options(), **s.detector_options}
+        )
+
+    def train_detector_noaug(self) -> dict:
+        """The same detector recipe trained without RandomGLCAE (the paper's detector)."""
+        return self.train_detector(self.settings.noaug_detector_config, 'detector' + NOAUG_SUFFIX)
+
+    def train_enhancer(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        s = self.settings
+        options = {
+            **self._data_options(),
+            'model.detector_checkpoint': detector_checkpoint,
+            **s.enhancer_options,
+        }
+        return self._train(s.enhancer_config, 'enhancer' + suffix, options)
+
+    def _evaluate_methods(
+        self,
+        detector_checkpoint: str,
+        enhancer_checkpoint: str | None,
+        suffix: str = '',
+        val_baselines: bool = True,
+    ) -> dict:
+        """Test metrics of every method of :data:`METHODS` in front of one detector (``learned``
+        only with an enhancer), their predictions dumped for the later stages; the validation
+        metrics of the fixed baselines when ``val_baselines``; the per-profile breakdown."""
+        s = self.settings
+        out_dir = self.work_dir / ('evaluation' + suffix)
+        results: dict[str, dict] = {'test': {}, 'val': {}}
+        dumps = {}
+        for name, _, config_key in METHODS:
+            if name == 'learned' and enhancer_checkpoint is None:
+                continue
+            config = getattr(s, config_key)
+            checkpoint = enhancer_checkpoint if name == 'learned' else detector_checkpoint
+            options = {**self._data_options(), **s.enhancer_options}
+            if name != 'learned':
+                options['model.data_preprocessor.regressor'] = None
+            # Validation results of the baselines are the reference lines of the learning curve.
+            fixed = name not in ('learned', 'clahe_fixed')
+            splits = ('test', 'val') if fixed and val_baselines else ('test',)
+            for split in splits:
+                split_options = {**options, 'test_dataloader.dataset.split': split}
+                dump = str(out_dir / f'predictions_{name}.pkl') if split == 'test' else None
+                metrics = train_and_test.test(
+                    config,
+                    checkpoint,
+                    str(out_dir / name),
+                    split_options,
+                    out=dump,
+                    desc=f'{name}{suffix} ({split})',
+                )
+                results[split][name + suffix] = {k: float(v) for k, v in metrics.items()}
+                if dump is not None:
+                    dumps[name + suffix] = dump
+        results['predictions'] = dumps
+        results['profiles'] = metrics_by_profile(
+            s.identity_config,
+            {**self._data_options(), 'model.data_preprocessor.regressor': None},
+            s.data_root,
+            dumps,
+        )
+        return results
+
+    def evaluate(self, detector_checkpoint: str, enhancer_checkpoint: str) -> dict:
+        s = self.settings
+        results = self._evaluate_methods(detector_checkpoint, enhancer_checkpoint)
+        timing = time_inference(
+            s.enhancer_config, enhancer_checkpoint, {**self._data_options(), **s.enhancer_options}
+        )
+        results['timing'] = timing.as_dict()
+        return results
+
+    def evaluate_noaug(self, detector_checkpoint: str, enhancer_checkpoint: str | None) -> dict:
+        """The methods in front of the detector trained without RandomGLCAE (names ``*_noaug``)."""
+        return self._evaluate_methods(
+            detector_checkpoint, enhancer_checkpoint, NOAUG_SUFFIX, val_baselines=False
+        )
+
+    def baselines(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of one detector."""
+        from .baselines import fixed_setting_baselines
+
+        s = self.settings
+        return fixed_setting_baselines(
+            config=s.glcae_fixed_config,
+            detector_checkpoint=detector_checkpoint,
+            cfg_options={**self._data_options(), **s.enhancer_options},
+            data_root=s.data_root,
+            out_dir=self.work_dir / ('baselines' + suffix),
+            clips=s.search_clips,
+            grids=s.search_grids,
+            min_slices=s.per_profile_min_slices,
+            suffix=suffix,
+        )
+
+    def statistics(self, stages: dict[str, dict]) -> dict:
+        """Paired bootstrap intervals and the learned parameters by acquisition profile."""
+        from .seed_statistics import seed_statistics
+
+        s = self.settings
+        predictions = {}
+        for suffix in ('', NOAUG_SUFFIX):
+            stage = stages.get('evaluation' + suffix)
+            if stage is None:
+                continue
+            if 'predictions' in stage:
+                predictions.update(stage['predictions'])
+                continue
+            # An evaluation stage finished by an older version did not record its dumps.
+            for name, _, _ in METHODS:
+                path = self.work_dir / f'evaluation{suffix}' / f'predictions_{name}.pkl'
+                if path.is_file():
+                    predictions[name + suffix] = str(path)
+        return seed_statistics(
+            predictions,
+            stages,
+            config=s.identity_config,
+            cfg_options={**self._data_options(), 'model.data_preprocessor.regressor': None},
+            data_root=s.data_root,
+            num_resamples=s.bootstrap_resamples,
+            seed=s.bootstrap_seed,
+        )
+
+    def report(self, stages: dict[str, dict]) -> dict:
+        from .demo_report import write_report
+
+        return write_report(self.work_dir, self.settings, stages)

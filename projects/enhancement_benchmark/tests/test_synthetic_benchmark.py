@@ -1,0 +1,171 @@
+"""The synthetic benchmark's bookkeeping: seed folders and the records of its JSON."""
+
+import pytest
+
+from projects.enhancement_benchmark.benchmark.demo import DemoSettings
+from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
+    BenchmarkSettings,
+    seed_record,
+)
+
+
+def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
+    settings = BenchmarkSettings(seeds=(0, 1), demo=DemoSettings())
+    first, second = (settings.seed_settings(s) for s in (0, 1))
+    assert (first.work_dir, first.data_root) == ('work_dirs/demo', 'data/synthetic_deeplesion')
+    assert (second.work_dir, second.data_root) == (
+        'work_dirs/demo_seed1',
+        'data/synthetic_deeplesion_seed1',
+    )
+    assert second.seed == 1 and second.detector_config == first.detector_config
+    # The benchmark turns on what make demo skips, for every seed.
+    assert first.noaug and first.noaug_enhancer and first.baselines and second.baselines
+    lean = BenchmarkSettings(demo=DemoSettings(), noaug=False, baselines=False)
+    assert lean.seed_settings(0).enabled_stages() == DemoSettings().enabled_stages()
+
+
+def test_seed_record_keeps_the_metrics_in_percent():
+    metrics = {'deeplesion/mAP': 0.05, 'deeplesion/AP50': 0.1, 'deeplesion/avg_sens': 0.2}
+    metrics['deeplesion/liver_mAP'] = 0.03
+    report = {
+        'machine': 'cpu',
+        'test': {'identity': metrics, 'learned': {**metrics, 'deeplesion/mAP': 0.07}},
+        'test_by_profile': {'learned': {'noisy': {'deeplesion/mAP': 0.04, 'num_images': 3.0}}},
+        'enhancer_curve': {'epoch': [1]},
+        'timing': {'overhead_pct': 9.0},
+        'stage_seconds': {'data': 1.0},
+    }
+    record = seed_record(DemoSettings(seed=2), report)
+    assert record['seed'] == 2 and record['device'] == 'cpu'
+    assert record['map'] == pytest.approx({'identity': 5.0, 'learned': 7.0})
+    assert record['ap50']['learned'] == pytest.approx(10.0)
+    assert record['froc_avg']['identity'] == pytest.approx(20.0)
+    assert record['map_by_profile'] == {'learned': {'noisy': pytest.approx(4.0)}}
+    assert record['timings'] == {'overhead_pct': 9.0}
+
+
+def bench_record(seed, learned, intervals=None):
+    maps = {'identity': 4.0, 'glcae_fixed': 5.0, 'clahe_fixed': 5.5, 'learned': learned}
+    record = {
+        'seed': seed,
+        'map': maps,
+        'ap50': maps,
+        'froc_avg': maps,
+        'map_by_profile': {m: {'noisy': v} for m, v in maps.items()},
+        'timings': {
+            'detector_img_per_s': 30.0,
+            'enhanced_img_per_s': 25.0,
+            'enhancement_ms': 5.0,
+            'overhead_pct': 15.0,
+        },
+    }
+    if intervals is not None:
+        record['map'] = {**maps, 'glcae_tuned': 5.8, 'oracle': 9.0, 'identity_noaug': 3.0}
+        record['ap50'] = record['froc_avg'] = record['map']
+        record['bootstrap'] = {
+            pair: {
+                'map': interval,
+                'froc_avg': interval,
+                'point': {'map': sum(interval) / 2, 'froc_avg': sum(interval) / 2},
+                'resamples': 1000,
+                'seed': 0,
+            }
+            for pair, interval in intervals.items()
+        }
+    return record
+
+
+def test_markdown_tables_and_the_ordering_verdict():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
+
+    ablation = {'ablation': '4 FC layers', 'map': 6.1, 'ap50': 12.0, 'froc_avg': 20.0}
+    text = benchmark_markdown(
+        {'runs': [bench_record(0, 6.0), bench_record(1, 6.5)], 'ablations': [ablation]}
+    )
+    assert '| learned GLCAE (ours) | 6.00 | 6.50 | 6.25 |' in text
+    assert 'on every seed: yes' in text
+    assert '| 4 FC layers | 6.10 | 12.00 | 20.00 |' in text
+    worse = benchmark_markdown({'runs': [bench_record(0, 6.0), bench_record(1, 4.5)]})
+    assert 'on every seed: no' in worse
+
+
+def test_markdown_shows_new_methods_intervals_and_the_reading():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
+
+    runs_ = [
+        bench_record(0, 6.0, {'learned-glcae_tuned': [-0.5, 0.7], 'learned-identity': [1, 3]}),
+        bench_record(1, 6.5, {'learned-glcae_tuned': [-0.2, 0.9], 'learned-identity': [1, 4]}),
+    ]
+    text = benchmark_markdown({'runs': runs_})
+    assert '| fixed GLCAE tuned on val | 5.80 | 5.80 |' in text
+    assert '| oracle per slice (upper bound) | 9.00 |' in text
+    assert '| detector alone [detector w/o RandomGLCAE] | 3.00 |' in text
+    assert '| 0 | learned-glcae_tuned | +0.10 [-0.50, +0.70] | +0.10 [-0.50, +0.70] |' in text
+    assert 'Reading (mAP): learned ≈ tuned fixed' in text
+
+
+@pytest.mark.parametrize(
+    ('intervals', 'verdict'),
+    [
+        ([[0.1, 1.0], [0.3, 2.0]], 'per-image learned > tuned fixed'),
+        ([[-0.5, 1.0], [-0.1, 0.2]], 'learned ≈ tuned fixed'),
+        ([[0.1, 1.0], [-0.1, 0.2]], 'neither'),
+        ([[-2.0, -0.1], [-0.5, 0.5]], 'neither'),
+    ],
+)
+def test_claim_reading_follows_the_intervals(intervals, verdict):
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import claim_reading
+
+    runs_ = [
+        bench_record(seed, 6.0, {'learned-glcae_tuned': interval})
+        for seed, interval in enumerate(intervals)
+    ]
+    assert claim_reading(runs_).startswith(verdict)
+    assert 'no reading' in claim_reading([bench_record(0, 6.0)])
+
+
+def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import merge_results
+
+    def run(seed, device, detector='configs/demo/faster_rcnn_r18-w32_fpn_48e_synth.py', value=1.0):
+        return {
+            'seed': seed,
+            'device': device,
+            'detector_config': detector,
+            'enhancer_config': 'e.py',
+            'value': value,
+        }
+
+    cpu = {'machine': 'cpu', 'runs': [run(0, 'cpu'), run(1, 'cpu')], 'ablations': [{'a': 1}]}
+    gpu = {'machine': 'H200', 'runs': [run(0, 'H200', 'configs/gpu/r50.py')]}
+    merged = merge_results(cpu, gpu)
+    runs = [(r['seed'], r['device']) for r in merged['runs']]
+    assert runs == [(0, 'cpu'), (1, 'cpu'), (0, 'H200')]
+    assert merged['ablations'] == [{'a': 1}] and merged['machine'] == 'cpu'
+    # The same seed, device and configs again: the newer run replaces the older.
+    again = merge_results(merged, {'machine': 'cpu', 'runs': [run(1, 'cpu', value=2.0)]})
+    assert [r['value'] for r in again['runs'] if r['seed'] == 1] == [2.0]
+    assert len(again['runs']) == 3
+
+
+def test_presets_name_existing_configs():
+    from pathlib import Path
+
+    from projects.enhancement_benchmark.benchmark.demo import PRESETS
+
+    root = Path(__file__).resolve().parents[3]  # the repository root
+    for name in PRESETS:
+        settings = DemoSettings.from_preset(name, seed=3, work_dir=None)
+        assert settings.seed == 3  # an override
+        for key in ('detector_config', 'enhancer_config', 'identity_config'):
+            assert (root / getattr(settings, key)).is_file(), (name, key)
+    gpu = DemoSettings.from_preset('paper_gpu')
+    assert gpu.image_size == 512 and gpu.work_dir != DemoSettings().work_dir
+    # The GPU preset has no detector without RandomGLCAE: the benchmark skips those stages.
+    gpu_benchmark = BenchmarkSettings(demo=gpu).seed_settings(0)
+    assert 'detector_noaug' not in gpu_benchmark.enabled_stages()
+    assert 'baselines' in gpu_benchmark.enabled_stages()
+    noaug = DemoSettings.from_preset('demo').noaug_detector_config
+    assert (root / noaug).is_file()
+    with pytest.raises(KeyError, match='unknown preset'):
+        DemoSettings.from_preset('paper_tpu')
