@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mmlesion.datasets.synthetic import SIDECAR_NAME
+from mmlesion.utils import atomic_write_bytes
 
 from .acquisition_profiles import acquisition_profiles, profile_groups
 from .fixed_setting_search import (
@@ -87,8 +88,7 @@ def fixed_setting_baselines(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records_path = out_dir / RECORDS_NAME
-    with records_path.open('wb') as f:
-        pickle.dump(records, f)
+    atomic_write_bytes(records_path, pickle.dumps(records))
     sidecar = Path(data_root) / SIDECAR_NAME
     groups = profile_groups(sidecar) if sidecar.is_file() else {}
     by_profile = {

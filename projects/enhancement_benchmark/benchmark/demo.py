@@ -26,6 +26,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mmlesion.utils import atomic_write_json
+
 from . import train_and_test
 from .acquisition_profiles import metrics_by_profile
 from .compared_methods import METHODS, NOAUG_SUFFIX
@@ -164,7 +166,7 @@ class DemoPipeline:
     def _finish(self, stage: str, record: dict) -> dict:
         marker = self._marker(stage)
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(record, indent=2))
+        atomic_write_json(marker, record, indent=2)
         return record
 
     def _stage(self, stage: str, run: Callable[[], dict]) -> dict:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from mmlesion.utils import atomic_write_json, atomic_write_text
 from mmlesion.utils.safe_pickle import load_predictions
 
 from .compared_methods import method_label, ordered_methods
@@ -235,7 +235,7 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
             if stage in stages
         },
     }
-    (work_dir / 'results.json').write_text(json.dumps(results, indent=2))
+    atomic_write_json(work_dir / 'results.json', results, indent=2)
     markdown = '\n'.join(
         [
             '# mmlesion demo results (synthetic DeepLesion, test split)',
@@ -271,7 +271,7 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
             '',
         ]
     )
-    (work_dir / 'results.md').write_text(markdown)
+    atomic_write_text(work_dir / 'results.md', markdown)
     outputs = ('results.md', 'results.json', 'enhancer_curves.png', 'enhancement_examples.png')
     written = ', '.join(str(work_dir / name) for name in outputs)
     print(

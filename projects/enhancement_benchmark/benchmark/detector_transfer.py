@@ -8,9 +8,10 @@ the Faster R-CNN, unchanged.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from mmlesion.utils import atomic_write_json, atomic_write_text
 
 from . import train_and_test
 from .demo_report import comparison_table
@@ -77,21 +78,21 @@ def run_detector_transfer(settings: TransferSettings, detector_checkpoint: str |
         results[name] = {k: float(v) for k, v in metrics.items()}
     labels = {name: label for name, label, _ in TRANSFER_METHODS}
     table = comparison_table(results, labels)
-    (work_dir / 'results.json').write_text(
-        json.dumps(
-            {
-                'detector_checkpoint': detector_checkpoint,
-                'enhancer_checkpoint': settings.enhancer_checkpoint,
-                'test': results,
-            },
-            indent=2,
-        )
+    atomic_write_json(
+        work_dir / 'results.json',
+        {
+            'detector_checkpoint': detector_checkpoint,
+            'enhancer_checkpoint': settings.enhancer_checkpoint,
+            'test': results,
+        },
+        indent=2,
     )
-    (work_dir / 'results.md').write_text(
+    atomic_write_text(
+        work_dir / 'results.md',
         '# Detector transfer (synthetic DeepLesion, test split)\n\n'
         f'Enhancer: {settings.enhancer_checkpoint} (trained against the demo Faster R-CNN).\n\n'
         + table
-        + '\n'
+        + '\n',
     )
     print('\n' + table + '\n')
     return results

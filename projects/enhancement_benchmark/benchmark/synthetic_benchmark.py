@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmlesion.utils import atomic_write_json
 from mmlesion.utils.safe_pickle import load_predictions
 
 from . import train_and_test
@@ -161,7 +162,7 @@ def run_ablations(settings: DemoSettings, detector_checkpoint: str, work_dir: Pa
             **{k: 100.0 * metrics[v] for k, v in KEPT_METRICS.items()},
             'train_seconds': trained.elapsed_s,
         }
-        done.write_text(json.dumps(row, indent=2))
+        atomic_write_json(done, row, indent=2)
         rows.append(row)
     return rows
 
@@ -183,7 +184,7 @@ def run_benchmark(settings: BenchmarkSettings, out_file: str | Path) -> dict:
     if out_file.is_file():
         result = merge_results(json.loads(out_file.read_text()), result)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(result, indent=2))
+    atomic_write_json(out_file, result, indent=2)
     return result
 
 

@@ -41,3 +41,18 @@ def test_run_demo_answers_help_from_any_working_directory(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert '--preset' in result.stdout
+
+
+def test_run_demo_fixes_its_thread_count(tmp_path):
+    source = (TOOLS / 'run_demo.py').read_text()
+    assert 'DEMO_THREADS = 2' in source and 'torch.set_num_threads(args.threads)' in source
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / 'run_demo.py'), '--threads', '0', '--work-dir', str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert '--threads must be at least 1, got 0' in result.stderr
+    assert not any(tmp_path.iterdir())  # refused before any stage ran
