@@ -29,12 +29,10 @@ class LocalContrastWindow(HUWindow):
     Blur widths are in mm and converted with the item's ``spacing_mm`` (taken as pixels, i.e.
     1 mm a pixel, when it is missing or unknown: NaN or not positive, as for a PNG series
     given without its spacing; logged once), so the same config fits the 0.8 mm and the
-    1.4 mm slices. The coarse blur sets what counts as background: around the low-contrast
-    lesions (|ΔHU| < 40) of the synthetic set's seed-0 validation slices (112 lesions), the
-    median |median local contrast| over the lesion box grown by 6 pixels was 1.4 / 5.1 /
-    21.5 HU at 4 / 6 / 12 mm: a wider blur lets nearby organs leak in. The default 6 mm is
-    the measured demo setting (the synthetic data set's input,
-    ``configs/_base_/datasets/synthetic_deeplesion.py``).
+    1.4 mm slices. The coarse blur sets what counts as background: too narrow and it follows
+    the lesion itself, too wide and nearby organs leak in. The default 6 mm is the demo's
+    setting (``configs/_base_/datasets/synthetic_deeplesion.py``); how it was chosen is in
+    ``docs/en/history.md``.
 
     Required Keys: ``img`` (float32 ``(H, W, S)`` HU); ``spacing_mm`` (optional).
 

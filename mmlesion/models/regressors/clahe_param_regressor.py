@@ -182,9 +182,8 @@ class CLAHEParamRegressor(BaseModule):
             )
         stem = self.stem(x)
         if stem.device.type == 'cpu':
-            # torch's CPU max pooling (the trunk's stem) is about 9x slower on NCHW than on
-            # channels-last tensors (2.6 vs 0.3 ms for 8x16x64x64, measured); the values are
-            # the same.
+            # torch's CPU max pooling (the trunk's stem) is much slower on NCHW than on
+            # channels-last tensors; the values are the same.
             stem = stem.contiguous(memory_format=torch.channels_last)
         features = self.trunk(stem)[-1]
         embedding = self.embed(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
