@@ -20,6 +20,8 @@ default_hooks = dict(
     # Subnormal floats to zero: AdamW decays unused weights into that range, where a CPU is
     # slow (the demo detector's step 0.38 s -> 1.16 s by epoch 28); mmlesion/utils/denormals.py.
     flush_denormals=dict(type='FlushDenormalsHook'),
+    # Which data the weights learned from, in each checkpoint's meta (synthetic or not).
+    data_provenance=dict(type='DataProvenanceHook'),
 )
 
 env_cfg = dict(
