@@ -102,13 +102,13 @@ def test_a_series_is_batched_and_written_out(detector, enhancer, tmp_path):
     inferencer = LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
     results = inferencer(folder, batch_size=2, out_dir=tmp_path / 'out')
     assert [r.slice_name for r in results] == ['slice1.dcm', 'slice0.dcm', 'slice2.dcm']
-    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())['slices']
     assert len(records) == 3 and 'display' not in records[0]
     assert records[0]['clahe_clip_limit'] == pytest.approx(ENHANCER_PARAMS[0], abs=1e-4)
+    # Named by position (input 0, slices in position order), not by the files' names.
+    assert [r['image'] for r in records] == ['i0_s000.png', 'i0_s001.png', 'i0_s002.png']
     assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
-        'series_slice0.png',
-        'series_slice1.png',
-        'series_slice2.png',
+        r['image'] for r in records
     ]
 
 
@@ -155,7 +155,7 @@ def test_infer_tool_writes_json_and_png(detector, enhancer, tmp_path):
     assert done.returncode == 0, done.stderr
     assert '1 slice(s)' in done.stdout
     assert (tmp_path / 'predictions.json').is_file()
-    assert (tmp_path / 'CT_small_CT_small.png').is_file()
+    assert (tmp_path / 'i0_s000.png').is_file()
 
 
 # -- inputs that once gave silently wrong or lost output ----------------------------------------
@@ -207,8 +207,17 @@ def test_every_slice_of_a_volume_gets_its_own_png_and_inputs_never_collide(detec
         (tmp_path / name).mkdir()
         pydicom.dcmread(CT_SMALL).save_as(tmp_path / name / 'slice.dcm')
     inputs = [tmp_path / 'ct.nii.gz', tmp_path / 'a' / 'slice.dcm', tmp_path / 'b' / 'slice.dcm']
-    LesionInferencer(*detector, device='cpu')(inputs, out_dir=tmp_path / 'out')
+    inferencer = LesionInferencer(*detector, device='cpu')
+    inferencer(inputs, out_dir=tmp_path / 'out')
     assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
+        'i0_s000.png',
+        'i0_s001.png',
+        'i0_s002.png',
+        'i1_s000.png',
+        'i2_s000.png',
+    ]
+    inferencer(inputs, out_dir=tmp_path / 'named', record_paths=True)
+    assert sorted(p.name for p in (tmp_path / 'named').glob('*.png')) == [
         'ct_000.png',
         'ct_001.png',
         'ct_002.png',
@@ -230,7 +239,7 @@ def test_unknown_spacing_is_null_in_strict_json(detector, tmp_path):
         raise AssertionError(f'{constant} is not JSON')
 
     text = (tmp_path / 'out' / 'predictions.json').read_text()
-    (record,) = json.loads(text, parse_constant=refuse)
+    (record,) = json.loads(text, parse_constant=refuse)['slices']
     assert record['spacing_mm'] == [None, None, None]
     assert record['detections'] and record['detections'][0]['long_side_mm'] is None
 
@@ -278,5 +287,5 @@ def test_a_full_disk_keeps_the_previous_runs_predictions(tmp_path, full_disk):
     with pytest.raises(OSError, match='No space left'):
         write_results([result(0), result(1)], tmp_path)
     assert (tmp_path / 'predictions.json').read_text() == first
-    assert [r['slice_index'] for r in json.loads(first)] == [0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['ct_000.png', 'predictions.json']
+    assert [r['slice_index'] for r in json.loads(first)['slices']] == [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['i0_s000.png', 'predictions.json']
