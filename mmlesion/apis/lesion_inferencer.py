@@ -43,6 +43,9 @@ DEFAULT_SCORE_THR = 0.3
 class Detection:
     """One detected lesion, in the original slice's pixels.
 
+    ``bbox_px`` is ``(x1, y1, x2, y2)``, 0-based continuous pixel coordinates of the slice as
+    read (x right, y down; ``x2``/``y2`` exclusive, width ``x2 - x1``), as mmdet's boxes.
+
     ``long_side_mm`` / ``short_side_mm`` are the box's sides times the pixel spacing (a size
     estimate, not a RECIST measurement); NaN when the spacing is unknown.
     """

@@ -16,6 +16,7 @@ every checkpoint it was measured with, so thresholds of other weights are refuse
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -151,8 +152,6 @@ def read_operating_point(
         FileNotFoundError: no sidecar (the message gives the command that makes it).
         ValueError: the sidecar lacks ``fp_per_image``, or was measured with other weights.
     """
-    import json
-
     path = Path(path)
     command = f'{MEASURE_COMMAND} --fp-per-image {fp_per_image:g}'
     if checkpoints.get('enhancer_checkpoint'):
