@@ -102,14 +102,12 @@ def test_a_series_is_batched_and_written_out(detector, enhancer, tmp_path):
     inferencer = LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
     results = inferencer(folder, batch_size=2, out_dir=tmp_path / 'out')
     assert [r.slice_name for r in results] == ['slice1.dcm', 'slice0.dcm', 'slice2.dcm']
-    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())['slices']
     assert len(records) == 3 and 'display' not in records[0]
     assert records[0]['clahe_clip_limit'] == pytest.approx(ENHANCER_PARAMS[0], abs=1e-4)
-    assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
-        'series_slice0.png',
-        'series_slice1.png',
-        'series_slice2.png',
-    ]
+    # Named by position (input 0, slices in position order), not by the files' names.
+    assert [r['image'] for r in records] == ['i0_s000.png', 'i0_s001.png', 'i0_s002.png']
+    assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [r['image'] for r in records]
 
 
 def resampling_inferencer(detector, tmp_path, target_spacing_mm: float) -> LesionInferencer:
@@ -155,7 +153,7 @@ def test_infer_tool_writes_json_and_png(detector, enhancer, tmp_path):
     assert done.returncode == 0, done.stderr
     assert '1 slice(s)' in done.stdout
     assert (tmp_path / 'predictions.json').is_file()
-    assert (tmp_path / 'CT_small_CT_small.png').is_file()
+    assert (tmp_path / 'i0_s000.png').is_file()
 
 
 # -- inputs that once gave silently wrong or lost output ----------------------------------------
@@ -207,8 +205,17 @@ def test_every_slice_of_a_volume_gets_its_own_png_and_inputs_never_collide(detec
         (tmp_path / name).mkdir()
         pydicom.dcmread(CT_SMALL).save_as(tmp_path / name / 'slice.dcm')
     inputs = [tmp_path / 'ct.nii.gz', tmp_path / 'a' / 'slice.dcm', tmp_path / 'b' / 'slice.dcm']
-    LesionInferencer(*detector, device='cpu')(inputs, out_dir=tmp_path / 'out')
+    inferencer = LesionInferencer(*detector, device='cpu')
+    inferencer(inputs, out_dir=tmp_path / 'out')
     assert sorted(p.name for p in (tmp_path / 'out').glob('*.png')) == [
+        'i0_s000.png',
+        'i0_s001.png',
+        'i0_s002.png',
+        'i1_s000.png',
+        'i2_s000.png',
+    ]
+    inferencer(inputs, out_dir=tmp_path / 'named', record_paths=True)
+    assert sorted(p.name for p in (tmp_path / 'named').glob('*.png')) == [
         'ct_000.png',
         'ct_001.png',
         'ct_002.png',
@@ -230,7 +237,7 @@ def test_unknown_spacing_is_null_in_strict_json(detector, tmp_path):
         raise AssertionError(f'{constant} is not JSON')
 
     text = (tmp_path / 'out' / 'predictions.json').read_text()
-    (record,) = json.loads(text, parse_constant=refuse)
+    (record,) = json.loads(text, parse_constant=refuse)['slices']
     assert record['spacing_mm'] == [None, None, None]
     assert record['detections'] and record['detections'][0]['long_side_mm'] is None
 
@@ -295,8 +302,126 @@ def test_a_full_disk_keeps_the_previous_runs_predictions(tmp_path, full_disk):
     with pytest.raises(OSError, match='No space left'):
         write_results([result(0), result(1)], tmp_path)
     assert (tmp_path / 'predictions.json').read_text() == first
-    assert [r['slice_index'] for r in json.loads(first)] == [0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['ct_000.png', 'predictions.json']
+    assert [r['slice_index'] for r in json.loads(first)['slices']] == [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['i0_s000.png', 'predictions.json']
+
+
+# -- the predictions.json contract: schema, no names, provenance, operating point --------------
+SCHEMA = json.loads((REPO_ROOT / 'docs' / 'en' / 'predictions.schema.json').read_text())
+
+
+@pytest.mark.parametrize('record_paths', [False, True])
+def test_predictions_json_follows_its_schema(detector, enhancer, tmp_path, record_paths):
+    from json_schema_subset import schema_errors
+
+    inferencer = LesionInferencer(*detector, enhancer_checkpoint=enhancer[1], device='cpu')
+    inferencer(CT_SMALL, out_dir=tmp_path, record_paths=record_paths)
+    document = json.loads((tmp_path / 'predictions.json').read_text())
+    assert schema_errors(document, SCHEMA) == []
+    assert document['notice'].startswith('Research use only')
+    assert document['operating_point'] == {'chosen_by': 'default', 'score_thr': 0.3}
+    (record,) = document['slices']
+    assert record['id'] == 'i0_s000' and (tmp_path / record['image']).is_file()
+    assert ('source' in record) == record_paths == document['paths_recorded']
+    # The validator is not a rubber stamp.
+    record['detections'] = [{'bbox_px': [1, 2, 3], 'score': 2.0, 'label': 'lesion'}]
+    errors = schema_errors(document, SCHEMA)
+    assert any('minItems' in e for e in errors) and any('maximum' in e for e in errors)
+    assert any("missing 'long_side_mm'" in e for e in errors)
+
+
+def test_no_patient_name_in_any_output_unless_asked(detector, tmp_path):
+    name = 'DOE^JANE_19500101'
+    folder = tmp_path / f'{name}_CT'
+    folder.mkdir()
+    pydicom.dcmread(CT_SMALL).save_as(folder / f'{name}.dcm')
+    command = [sys.executable, str(REPO_ROOT / 'tools' / 'infer.py'), str(folder)]
+    command += ['--config', detector[0], '--checkpoint', detector[1], '--device', 'cpu']
+    for out, extra in ((tmp_path / 'plain', []), (tmp_path / 'named', ['--record-paths'])):
+        done = subprocess.run(
+            [*command, '--out', str(out), *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+        assert done.returncode == 0, done.stderr
+    plain = list((tmp_path / 'plain').iterdir())
+    assert len(plain) == 2  # predictions.json and one PNG
+    for path in plain:
+        assert b'DOE' not in path.read_bytes() and 'DOE' not in path.name, path
+    assert name in (tmp_path / 'named' / 'predictions.json').read_text()
+    assert any(name in p.name for p in (tmp_path / 'named').iterdir())
+
+
+def test_outputs_do_not_depend_on_the_input_name(detector, tmp_path):
+    """The PNG's title is drawn into its pixels, where no grep finds it: two inputs that
+    differ only in their names give byte-identical outputs."""
+    inferencer = LesionInferencer(*detector, device='cpu')
+    for name in ('SMITH_JOHN', 'ROE_RICHARD'):
+        (tmp_path / name).mkdir()
+        pydicom.dcmread(CT_SMALL).save_as(tmp_path / name / f'{name}.dcm')
+        inferencer(tmp_path / name / f'{name}.dcm', out_dir=tmp_path / f'out_{name}')
+    for file in ('predictions.json', 'i0_s000.png'):
+        first, second = (tmp_path / f'out_{n}' / file for n in ('SMITH_JOHN', 'ROE_RICHARD'))
+        assert first.read_bytes() == second.read_bytes(), file
+
+
+def test_weights_from_synthetic_data_are_flagged(detector, tmp_path, mmengine_log):
+    from mmlesion.datasets.synthetic import SIDECAR_NAME
+    from mmlesion.utils.data_provenance import describe_training_data
+
+    synthetic_root, real_root = tmp_path / 'synthetic', tmp_path / 'real'
+    for root in (synthetic_root, real_root):
+        root.mkdir()
+        (root / 'DL_info.csv').write_text('')
+    (synthetic_root / SIDECAR_NAME).write_text('')
+    state = torch.load(detector[1])['state_dict']
+    for root in (synthetic_root, real_root):
+        training_data = describe_training_data({'type': 'DeepLesionDataset', 'data_root': root})
+        torch.save({'state_dict': state, 'meta': {'training_data': training_data}},
+                   tmp_path / f'{root.name}.pth')  # fmt: skip
+
+    inferencer = LesionInferencer(detector[0], str(tmp_path / 'synthetic.pth'), device='cpu')
+    inferencer(CT_SMALL, out_dir=tmp_path / 'out')
+    document = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    (warning,) = document['warnings']
+    assert 'SYNTHETIC' in warning
+    assert any(m.startswith('WARNING') and 'SYNTHETIC' in m for m in mmengine_log)
+    training_data = document['model']['training_data']['checkpoint']
+    assert training_data == {'dataset': 'DeepLesionDataset', 'synthetic': True}  # no data root
+
+    assert LesionInferencer(detector[0], str(tmp_path / 'real.pth'), device='cpu').warnings == []
+    # An old checkpoint (the fixture's: no meta) says nothing of its data.
+    (note,) = LesionInferencer(*detector, device='cpu').warnings
+    assert note.startswith('training data unknown')
+
+
+def test_fp_per_image_needs_a_sidecar_for_these_weights(detector, tmp_path):
+    from mmlesion.apis.operating_points import write_operating_points
+
+    checkpoint = tmp_path / 'detector.pth'
+    checkpoint.write_bytes(open(detector[1], 'rb').read())
+    with pytest.raises(FileNotFoundError, match=r'detector\.pth\.operating_points\.json not found.*'
+                       r'tools/analysis_tools/operating_point\.py'):  # fmt: skip
+        LesionInferencer(detector[0], str(checkpoint), device='cpu', fp_per_image=4)
+    point = {'fp_per_image': 4.0, 'score_thr': 0.6, 'measured_fp_per_image': 3.5,
+             'sensitivity': 0.5}  # fmt: skip
+    sidecar = tmp_path / 'detector.pth.operating_points.json'
+    checkpoints = {'checkpoint': str(checkpoint), 'enhancer_checkpoint': None}
+    write_operating_points({'split': 'val', 'operating_points': [point]}, checkpoints, sidecar)
+    inferencer = LesionInferencer(detector[0], str(checkpoint), device='cpu', fp_per_image=4)
+    assert inferencer.score_thr == 0.6
+    assert inferencer.operating_point['measured_fp_per_image'] == 3.5
+    with pytest.raises(ValueError, match=r'no operating point at 2 .*it holds \[4\.0\]'):
+        LesionInferencer(detector[0], str(checkpoint), device='cpu', fp_per_image=2)
+    # An explicit threshold is used as given.
+    explicit = LesionInferencer(detector[0], str(checkpoint), device='cpu', score_thr=0.1)
+    assert explicit.operating_point == {'chosen_by': 'score_thr', 'score_thr': 0.1}
+    # Other weights under the same name: the thresholds are not theirs.
+    checkpoint.write_bytes(checkpoint.read_bytes() + b'retrained')
+    with pytest.raises(ValueError, match='measured with other weights'):
+        LesionInferencer(detector[0], str(checkpoint), device='cpu', fp_per_image=4)
 
 
 @pytest.mark.parametrize('score_thr', [math.nan, -0.1, 1.5])

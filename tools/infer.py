@@ -1,10 +1,13 @@
 """Detect lesions on clinical CT (DICOM file or series folder, DeepLesion PNG, NIfTI volume).
 
-Writes predictions.json (boxes in pixels, scores, lesion type, box size in mm, the chosen
-CLAHE clip limit and grid size) and one PNG per slice (the enhanced slice with its boxes).
+Writes predictions.json (docs/en/predictions.schema.json: boxes in pixels, scores, lesion type,
+box size in mm, the chosen CLAHE clip limit and grid size, the operating point, the research-use
+notice and warnings on the weights) and one PNG per slice (the enhanced slice with its boxes).
+Neither names an input file or folder unless --record-paths is given.
 
     python tools/infer.py series_folder/ --config configs/faster_rcnn_r50_fpn_deeplesion.py \\
-        --checkpoint detector.pth --enhancer-checkpoint enhancer.pth --out work_dirs/infer
+        --checkpoint detector.pth --enhancer-checkpoint enhancer.pth --out work_dirs/infer \\
+        --fp-per-image 4
 """
 
 import argparse
@@ -47,7 +50,23 @@ def parse_args() -> argparse.Namespace:
         help='HU = value * SLOPE + INTERCEPT for DICOM files without RescaleSlope/Intercept',
     )
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument(
+        '--fp-per-image',
+        type=float,
+        help='operating point: the score threshold that made this many false positives per '
+        'image on the validation split (tools/analysis_tools/operating_point.py measures it)',
+    )
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        help='explicit score threshold, in place of --fp-per-image (default without either: 0.3, '
+        'tied to no operating point)',
+    )
+    parser.add_argument(
+        '--record-paths',
+        action='store_true',
+        help='name the input paths and slice files in the outputs (default: slice indices only)',
+    )
     parser.add_argument('--device', help="'cpu' or 'cuda' (default: CUDA when available)")
     parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
     return parser.parse_args()
@@ -65,6 +84,7 @@ def main() -> None:
         enhancer_config=args.enhancer_config,
         device=args.device,
         score_thr=args.score_thr,
+        fp_per_image=args.fp_per_image,
     )
     results = inferencer(
         args.inputs,
@@ -76,9 +96,13 @@ def main() -> None:
         series_uid=args.series_uid,
         rescale=tuple(args.rescale) if args.rescale else None,
         progress=True,
+        record_paths=args.record_paths,
     )
     found = sum(len(r.detections) for r in results)
-    print(f'{len(results)} slice(s), {found} lesion(s) at score >= {args.score_thr}: {args.out}')
+    threshold = inferencer.score_thr
+    print(f'{len(results)} slice(s), {found} lesion(s) at score >= {threshold:.4g}: {args.out}')
+    for warning in inferencer.warnings:
+        print(f'WARNING: {warning}')
 
 
 if __name__ == '__main__':

@@ -20,6 +20,8 @@ default_hooks = dict(
     # Subnormal floats to zero: AdamW decays unused weights into that range, where a CPU is
     # slow; mmlesion/utils/denormals.py.
     flush_denormals=dict(type='FlushDenormalsHook'),
+    # Which data the weights learned from, in each checkpoint's meta (synthetic or not).
+    data_provenance=dict(type='DataProvenanceHook'),
 )
 
 env_cfg = dict(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import math
+import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
@@ -25,16 +26,21 @@ from mmlesion.models.regressors import enhancer_preprocessor_config
 from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
 from mmlesion.utils.atomic_write import atomic_write_json
 from mmlesion.utils.checkpoint_loading import read_checkpoint, state_dict_of
+from mmlesion.utils.data_provenance import training_data_of
 
 from .ct_volume import CTVolume, Spacing, fill_non_finite
 from .dicom_reader import Rescale
 from .load_ct import has_spacing, load_ct_input
+from .operating_points import operating_points_path, read_operating_point
+from .predictions_json import predictions_document, slice_id
 
 #: Pipeline steps that read DeepLesion files or annotations: the inferencer does that itself.
 _LOADING_TRANSFORMS = ('LoadDeepLesionSlices', 'LoadAnnotations')
 #: The longest side, in pixels, a slice may be resampled to: 4096 pixels of 0.8 mm span 3.3 m.
 #: A larger one means a wrong spacing (e.g. 100 mm pixels), and would take gigabytes.
 MAX_RESAMPLED_SIDE = 4096
+#: The score threshold without ``score_thr`` or ``fp_per_image``: not tied to an operating point.
+DEFAULT_SCORE_THR = 0.3
 
 
 def check_score_thr(score_thr: float) -> float:
@@ -50,6 +56,9 @@ def check_score_thr(score_thr: float) -> float:
 class Detection:
     """One detected lesion, in the original slice's pixels.
 
+    ``bbox_px`` is ``(x1, y1, x2, y2)``, 0-based continuous pixel coordinates of the slice as
+    read (x right, y down; ``x2``/``y2`` exclusive, width ``x2 - x1``), as mmdet's boxes.
+
     ``long_side_mm`` / ``short_side_mm`` are the box's sides times the pixel spacing (a size
     estimate, not a RECIST measurement); NaN when the spacing is unknown.
     """
@@ -63,7 +72,13 @@ class Detection:
 
 @dataclass(frozen=True)
 class SliceResult:
-    """What the inferencer found on one slice, with the enhancement it chose."""
+    """What the inferencer found on one slice, with the enhancement it chose.
+
+    ``source`` (the input's path) and ``slice_name`` (the slice's file name, or
+    ``'<volume>[<index>]'``) go into the outputs only when asked (``record_paths``): they may
+    carry a patient's name. ``input_index`` (the input's position among the inputs) and
+    ``slice_index`` identify the slice without them.
+    """
 
     source: str
     slice_name: str
@@ -78,11 +93,8 @@ class SliceResult:
     #: The key slice as the detector saw it (after windowing and enhancement), ``(H, W)`` in
     #: [0, 1] in the original pixels; kept out of the JSON.
     display: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        record = asdict(self)
-        record.pop('display')
-        return record
+    #: Which of the inferencer's inputs the slice comes from, 0-based.
+    input_index: int = 0
 
 
 def _strip_loading(pipeline: Sequence[dict]) -> tuple[list[dict], dict]:
@@ -160,7 +172,8 @@ class LesionInferencer:
     seen exactly as a DeepLesion slice was in training.
 
     Args:
-        config: a detector config, or an enhancer (``FrozenDetectorEnhancer``) config.
+        config: a detector config, or an enhancer (``FrozenDetectorEnhancer``) config (a file
+            or a loaded :class:`~mmengine.config.Config`).
         checkpoint: the detector's checkpoint; with an enhancer config, the trained enhancer's
             checkpoint (it holds the detector and the regressor).
         enhancer_checkpoint: a trained enhancer: its regressor chooses (clip limit, grid size)
@@ -169,26 +182,38 @@ class LesionInferencer:
             config: no enhancement.
         enhancer_config: the enhancer's config file, when the checkpoint carries none.
         device: ``'cpu'``, ``'cuda'``...; default CUDA when available.
-        score_thr: detections below this score are dropped, in ``[0, 1]``.
+        score_thr: detections below this score are dropped; an explicit threshold, used in
+            place of ``fp_per_image``'s. None: from ``fp_per_image``, else
+            :data:`DEFAULT_SCORE_THR`.
+        fp_per_image: the operating point, in false positives per image on the validation
+            split: its score threshold is read from the checkpoint's sidecar
+            (:mod:`.operating_points`; ``tools/analysis_tools/operating_point.py`` writes it).
+
+    Raises:
+        FileNotFoundError, ValueError: ``fp_per_image`` without a sidecar holding it for these
+            weights (:func:`~.operating_points.read_operating_point`).
     """
 
     def __init__(
         self,
-        config: str,
+        config: str | Config,
         checkpoint: str,
         enhancer_checkpoint: str | None = None,
         enhancer_config: str | None = None,
         device: str | None = None,
-        score_thr: float = 0.3,
+        score_thr: float | None = None,
+        fp_per_image: float | None = None,
     ) -> None:
         from mmdet.registry import MODELS
 
         import mmlesion.models  # noqa: F401  (registration)
 
-        self.cfg = Config.fromfile(config)
+        self.cfg = config if isinstance(config, Config) else Config.fromfile(config)
         init_default_scope(self.cfg.get('default_scope', 'mmdet'))
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.score_thr = check_score_thr(score_thr)
+        self.checkpoints = {'checkpoint': checkpoint, 'enhancer_checkpoint': enhancer_checkpoint}
+        self.operating_point = _operating_point(self.checkpoints, score_thr, fp_per_image)
+        self.score_thr = self.operating_point['score_thr']
         # Each file is read once; the model is built without weights, then given them.
         read = {
             path: read_checkpoint(path, map_location='cpu')
@@ -205,6 +230,15 @@ class LesionInferencer:
         if regressor_source is not None:
             self.model.load_regressor_weights(read[regressor_source], regressor_source)
         self.model.to(self.device).eval()
+        # The one place the weights' provenance is read (each checkpoint's meta.training_data).
+        self.training_data = {
+            role: training_data_of(read[path])
+            for role, path in self.checkpoints.items()
+            if path is not None
+        }
+        self.warnings = _provenance_warnings(self.training_data)
+        for warning in self.warnings:
+            print_log(warning, logger='current', level=logging.WARNING)
         steps, self.slice_settings = _strip_loading(self.cfg.test_dataloader.dataset.pipeline)
         self.pipeline = Compose(steps)
         self.resampling = [step for step in steps if step['type'] == 'RescaleToSpacing']
@@ -246,6 +280,35 @@ class LesionInferencer:
                     f'{MAX_RESAMPLED_SIDE}); check the spacing (CT pixels are usually 0.3-1.5 mm)'
                 )
 
+    def run_info(self, record_paths: bool = False) -> dict:
+        """The run's ``model`` (file names, training data), ``operating_point`` and
+        ``warnings``, as ``predictions.json`` gives them. Training data roots are given only
+        with ``record_paths``."""
+
+        def training_data(record: dict | None) -> dict | None:
+            if record is None or record_paths:
+                return record
+            return {k: v for k, v in record.items() if k not in ('data_root', 'ann_file')}
+
+        model = {
+            'config': Path(self.cfg.filename).name,
+            **{
+                role: None if path is None else Path(path).name
+                for role, path in self.checkpoints.items()
+            },
+            'training_data': {
+                role: training_data(record) for role, record in self.training_data.items()
+            },
+        }
+        return {'model': model, 'operating_point': self.operating_point, 'warnings': self.warnings}
+
+    @torch.no_grad()
+    def predict_packed(self, items: list[dict]) -> list:
+        """The model's data samples (``pred_instances`` in the original pixels, every score
+        the detector's ``test_cfg`` keeps) for items packed by a test pipeline."""
+        data = self.model.data_preprocessor(pseudo_collate(items), False)
+        return self.model.predict(data['inputs'], data['data_samples'])
+
     @torch.no_grad()
     def _run(self, items: list[dict]) -> list[tuple[object, np.ndarray]]:
         """Detect on packed items; return each data sample and the image the detector saw."""
@@ -266,7 +329,13 @@ class LesionInferencer:
         return outputs
 
     def _result(
-        self, volume: CTVolume, index: int, sample, display: np.ndarray, non_finite: int
+        self,
+        volume: CTVolume,
+        index: int,
+        sample,
+        display: np.ndarray,
+        non_finite: int,
+        input_index: int,
     ) -> SliceResult:
         pred = sample.pred_instances
         keep = pred.scores >= self.score_thr
@@ -293,6 +362,7 @@ class LesionInferencer:
             detections=detections,
             non_finite_voxels=non_finite,
             display=display,
+            input_index=input_index,
         )
 
     def __call__(
@@ -306,6 +376,7 @@ class LesionInferencer:
         series_uid: str | None = None,
         rescale: Rescale | None = None,
         progress: bool = False,
+        record_paths: bool = False,
     ) -> list[SliceResult]:
         """Detect lesions on every slice of ``inputs``.
 
@@ -316,10 +387,12 @@ class LesionInferencer:
             spacing_mm, dl_info: spacing for PNG input (see :func:`~.load_ct.load_ct_volume`).
             batch_size: slices per forward pass.
             out_dir: also write ``predictions.json`` and one PNG per slice there
-                (:func:`~mmlesion.visualization.draw_detections`).
+                (:func:`write_results`).
             series_uid: the DICOM series of a folder holding several.
             rescale: ``(slope, intercept)`` for DICOM headers without them.
             progress: show a progress bar per input (on stderr).
+            record_paths: name the inputs (paths, slice file names) in the files written to
+                ``out_dir``; by default they name none (a name may carry a patient's).
 
         Returns:
             One :class:`SliceResult` per slice, in input order. NaN/Inf voxels are set to air
@@ -330,7 +403,7 @@ class LesionInferencer:
         if batch_size < 1:
             raise ValueError(f'batch_size must be at least 1, got {batch_size}')
         results: list[SliceResult] = []
-        for path in inputs:
+        for input_index, path in enumerate(inputs):
             volume, indices = load_ct_input(
                 path, slice_indices, spacing_mm, dl_info, series_uid, rescale
             )
@@ -340,14 +413,47 @@ class LesionInferencer:
                 chunk = indices[start : start + batch_size]
                 outputs = self._run([self._item(volume, i) for i in chunk])
                 results.extend(
-                    self._result(volume, index, sample, display, non_finite.get(index, 0))
+                    self._result(
+                        volume, index, sample, display, non_finite.get(index, 0), input_index
+                    )
                     for index, (sample, display) in zip(chunk, outputs, strict=True)
                 )
                 bar.update(len(chunk))
             bar.close()
         if out_dir is not None:
-            write_results(results, out_dir)
+            write_results(results, out_dir, self.run_info(record_paths), record_paths)
         return results
+
+
+def _operating_point(
+    checkpoints: dict[str, str | None], score_thr: float | None, fp_per_image: float | None
+) -> dict:
+    """The ``operating_point`` of ``predictions.json``: the score threshold and how it was
+    chosen (``'score_thr'`` given, ``'fp_per_image'`` read from the sidecar, ``'default'``)."""
+    if score_thr is not None:
+        return {'chosen_by': 'score_thr', 'score_thr': check_score_thr(score_thr)}
+    if fp_per_image is not None:
+        path = operating_points_path(**checkpoints)
+        return read_operating_point(fp_per_image, checkpoints, path)
+    return {'chosen_by': 'default', 'score_thr': DEFAULT_SCORE_THR}
+
+
+def _provenance_warnings(training_data: dict[str, dict | None]) -> list[str]:
+    """One warning per checkpoint trained on synthetic data, one note per checkpoint that
+    does not say what it was trained on."""
+    messages = []
+    for role, record in training_data.items():
+        if record is None:
+            messages.append(
+                f'training data unknown: the {role} carries no meta.training_data (saved '
+                'before DataProvenanceHook or outside a Runner); check where its weights come from'
+            )
+        elif record.get('synthetic'):
+            messages.append(
+                f'the {role} was trained on SYNTHETIC data ({record.get("dataset")}): its '
+                'detections on patient CT are not validated and mean nothing clinically'
+            )
+    return messages
 
 
 def _dataset_classes(cfg: Config) -> tuple[str, ...]:
@@ -361,23 +467,17 @@ def _dataset_classes(cfg: Config) -> tuple[str, ...]:
     return ('lesion',)
 
 
-_VOLUME_SUFFIXES = ('.nii.gz', '.nii', '.dcm', '.png')
+def output_stems(results: Sequence[SliceResult], record_paths: bool = False) -> list[str]:
+    """One PNG file stem per result, never the same twice.
 
-
-def _without_suffix(name: str) -> str:
-    for suffix in _VOLUME_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def output_stems(results: Sequence[SliceResult]) -> list[str]:
-    """One file stem per result, ``<source>_<slice>``, never the same twice.
-
-    A slice of a volume file (``'ct.nii.gz[7]'``) gives ``ct_007``; a file in a series folder
-    ``<folder>_<file>``. Names that still collide (two inputs of the same name in different
-    folders) get ``_2``, ``_3``... in input order.
+    By default the opaque :func:`~.predictions_json.slice_id` (``i0_s007``: input 0, slice 7),
+    which names no input. With ``record_paths``, ``<source>_<slice>``: a slice of a volume file
+    (``'ct.nii.gz[7]'``) gives ``ct_007``, a file in a series folder ``<folder>_<file>``; names
+    that still collide (two inputs of the same name in different folders) get ``_2``, ``_3``...
+    in input order.
     """
+    if not record_paths:
+        return [slice_id(r.input_index, r.slice_index) for r in results]
     stems, seen = [], set()
     for result in results:
         source = _without_suffix(Path(result.source).name)
@@ -396,29 +496,37 @@ def output_stems(results: Sequence[SliceResult]) -> list[str]:
     return stems
 
 
-def strict_json(value):
-    """``value`` with every NaN/Inf float as ``None``: ``json.dumps(allow_nan=False)`` then
-    writes strict JSON (``null``), which every JSON reader accepts."""
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+_VOLUME_SUFFIXES = ('.nii.gz', '.nii', '.dcm', '.png')
 
 
-def write_results(results: Sequence[SliceResult], out_dir: str | Path) -> None:
-    """``predictions.json`` (every slice; unknown sizes are ``null``) and one PNG per slice
-    (enhanced slice with its boxes and the chosen parameters, named by :func:`output_stems`)
-    into ``out_dir``."""
+def _without_suffix(name: str) -> str:
+    for suffix in _VOLUME_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def write_results(
+    results: Sequence[SliceResult],
+    out_dir: str | Path,
+    run_info: dict | None = None,
+    record_paths: bool = False,
+) -> None:
+    """``predictions.json`` (:func:`~.predictions_json.predictions_document`: every slice,
+    unknown sizes ``null``) and one PNG per slice (the enhanced slice with its boxes and the
+    chosen parameters, named by :func:`output_stems`) into ``out_dir``. Neither names an input
+    unless ``record_paths``."""
     from mmlesion.visualization import draw_detections
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = strict_json([r.to_dict() for r in results])
-    atomic_write_json(out_dir / 'predictions.json', records, indent=2, allow_nan=False)
-    for result, stem in zip(results, output_stems(results), strict=True):
-        draw_detections(result, out_dir / f'{stem}.png')
+    stems = output_stems(results, record_paths)
+    document = predictions_document(
+        results, [f'{stem}.png' for stem in stems], run_info, record_paths
+    )
+    atomic_write_json(out_dir / 'predictions.json', document, indent=2, allow_nan=False)
+    for result, stem in zip(results, stems, strict=True):
+        title = (
+            result.slice_name if record_paths else slice_id(result.input_index, result.slice_index)
+        )
+        draw_detections(result, out_dir / f'{stem}.png', title=title)

@@ -5,10 +5,12 @@ from .functional import (
     DEEPLESION_FPS,
     FROC_PROTOCOLS,
     FROCProtocol,
+    OperatingPoint,
     box_overlaps,
     coco_map,
     deeplesion_froc,
     deeplesion_froc_curve,
+    froc_operating_points,
     get_froc_protocol,
 )
 from .metrics import DeepLesionMetric
@@ -20,6 +22,7 @@ __all__ = [
     'FROC_PROTOCOLS',
     'DeepLesionMetric',
     'FROCProtocol',
+    'OperatingPoint',
     'RescoredPredictions',
     'box_overlaps',
     'coco_map',
@@ -27,6 +30,7 @@ __all__ = [
     'deeplesion_froc_curve',
     'deeplesion_metric_kwargs',
     'evaluate_subsets',
+    'froc_operating_points',
     'get_froc_protocol',
     'paired_bootstrap',
     'rescore_predictions',

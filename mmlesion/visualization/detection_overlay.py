@@ -16,10 +16,10 @@ _TITLE_HEIGHT = 24
 _BOX_COLOR = (40, 40, 230)  # BGR red
 
 
-def _title(result) -> str:
+def _title(result, name: str) -> str:
     clip, grid = result.clahe_clip_limit, result.clahe_grid_size
     enhancement = 'no enhancement' if clip is None else f'clip {clip:.2f}  grid {grid:.2f}'
-    return f'{result.slice_name}  {enhancement}  {len(result.detections)} lesion(s)'
+    return f'{name}  {enhancement}  {len(result.detections)} lesion(s)'
 
 
 def _label(detection) -> str:
@@ -27,13 +27,14 @@ def _label(detection) -> str:
     return f'{detection.label} {detection.score:.2f}{size}'
 
 
-def draw_detections(result, path: str | Path) -> np.ndarray:
+def draw_detections(result, path: str | Path, title: str | None = None) -> np.ndarray:
     """Write ``result.display`` with its detections and enhancement parameters as a PNG.
 
     Args:
         result: a :class:`~mmlesion.apis.lesion_inferencer.SliceResult` whose ``display`` is the
             ``(H, W)`` slice in [0, 1] and whose boxes are in the same pixels.
         path: the PNG to write.
+        title: what names the slice in the picture's title; None: ``result.slice_name``.
 
     Returns:
         The written ``(H', W', 3)`` uint8 BGR image.
@@ -44,7 +45,10 @@ def draw_detections(result, path: str | Path) -> np.ndarray:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     canvas = np.zeros((image.shape[0] + _TITLE_HEIGHT, image.shape[1], 3), np.uint8)
     canvas[_TITLE_HEIGHT:] = image[..., None]
-    cv2.putText(canvas, _title(result), (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255))
+    name = result.slice_name if title is None else title
+    cv2.putText(
+        canvas, _title(result, name), (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255)
+    )
     for detection in result.detections:
         x1, y1, x2, y2 = (round(float(v) * scale) for v in detection.bbox_px)
         y1, y2 = y1 + _TITLE_HEIGHT, y2 + _TITLE_HEIGHT

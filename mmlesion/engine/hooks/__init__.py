@@ -1,3 +1,4 @@
+from .data_provenance_hook import DataProvenanceHook
 from .flush_denormals_hook import FlushDenormalsHook
 from .lesion_visualization_hook import LesionVisualizationHook
 from .progress_bar_hook import ProgressBarHook
@@ -7,6 +8,7 @@ from .train_time_budget_hook import TrainTimeBudgetHook
 
 __all__ = [
     'AtomicLocalBackend',
+    'DataProvenanceHook',
     'FlushDenormalsHook',
     'LesionVisualizationHook',
     'ProgressBarHook',
