@@ -298,6 +298,15 @@ def fake_batch(batch_size: int = 2, size: int = TINY_SIZE, seed: int = 0) -> dic
     return {'inputs': inputs, 'data_samples': samples}
 
 
+def fractional_batch() -> dict:
+    """``fake_batch`` with intensities off the integer grid (as a windowed HU image has them),
+    where ``x / 255 * 255`` is not always ``x``."""
+    batch = fake_batch()
+    generator = torch.Generator().manual_seed(1)
+    batch['inputs'] = [x + torch.rand(x.shape, generator=generator) for x in batch['inputs']]
+    return batch
+
+
 DEMO_CONFIGS = REPO_ROOT / 'configs' / 'demo'
 DEMO_DETECTOR = 'faster_rcnn_r18-w32_fpn_48e_synth.py'
 DEMO_ENHANCER = 'enhancer_r18-w16_6e_synth.py'

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import fake_batch
+from conftest import fake_batch, fractional_batch
 from mmdet.registry import MODELS
 
 from mmlesion.enhancement import clahe, glcae
@@ -158,8 +158,60 @@ def test_mixed_sizes_share_one_regressor_pass_in_learned_mode():
         ({'method': 'he'}, 'method must be'),
         ({'mode': 'learned'}, 'needs a regressor'),
         ({'mode': 'fixed', 'fixed_params': (2.0,)}, 'fixed_params'),
+        ({'mode': 'fixed', 'fixed_alpha': 1.5}, r'fixed_alpha must lie in \[0, 1\]'),
+        ({'mode': 'learned', 'regressor': REGRESSOR, 'fixed_alpha': 0.5}, 'gate=True'),
     ],
 )
 def test_bad_configuration_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build(**kwargs)
+
+
+def test_gate_at_zero_gives_the_identity_batch_bit_for_bit():
+    identity = build(mode='identity')(fractional_batch(), training=True)
+    gated = build(mode='fixed', fixed_params=(3.0, 4), fixed_alpha=0.0)(fractional_batch())
+    assert torch.equal(gated['inputs'], identity['inputs'])
+    assert [s.clahe_alpha for s in gated['data_samples']] == [0.0, 0.0]
+    assert [s.clahe_clip_limit for s in gated['data_samples']] == [3.0, 3.0]
+
+
+def test_fixed_alpha_steps_from_the_image_towards_its_enhancement():
+    images = torch.stack(fake_batch()['inputs'])
+    enhanced = glcae(images / 255, 3.0, 4) * 255
+    out = build(mode='fixed', fixed_params=(3.0, 4), fixed_alpha=0.25)(fake_batch())
+    assert torch.allclose(out['inputs'], normalise(0.75 * images + 0.25 * enhanced), atol=1e-5)
+    assert [s.clahe_alpha for s in out['data_samples']] == [0.25, 0.25]
+    # Without the gate (the default) the metainfo is as it always was: no alpha key.
+    plain = build(mode='fixed', fixed_params=(3.0, 4))(fake_batch())
+    assert 'clahe_alpha' not in plain['data_samples'][0]
+
+
+def test_gated_regressor_predicts_and_records_alpha_per_image():
+    regressor = {**REGRESSOR, 'gate': True, 'gate_init': 0.1}
+    preprocessor = build(mode='learned', regressor=regressor).eval()
+    with torch.no_grad():
+        preprocessor.regressor.gate_head[-1].weight.normal_()  # image-dependent alpha
+        out = preprocessor(fake_batch(batch_size=3))
+        _, _, alpha = preprocessor.regressor(
+            torch.stack([x[1][None] for x in fake_batch(batch_size=3)['inputs']]) / 255
+        )
+    recorded = [s.clahe_alpha for s in out['data_samples']]
+    assert recorded == pytest.approx(alpha.tolist(), abs=1e-6)
+    assert len(set(recorded)) == 3 and all(0 < a < 1 for a in recorded)
+
+
+def test_alpha_gradient_is_the_derivative_of_the_enhanced_batch():
+    regressor = {**REGRESSOR, 'gate': True, 'gate_init': 0.3}
+    preprocessor = build(mode='learned', regressor=regressor).eval()
+    bias = preprocessor.regressor.gate_head[-1].bias
+    contrast(preprocessor).backward()
+    grad = bias.grad.item()
+    eps = 1e-3
+    with torch.no_grad():
+        bias.add_(eps)
+        up = contrast(preprocessor).item()
+        bias.sub_(2 * eps)
+        down = contrast(preprocessor).item()
+    finite = (up - down) / (2 * eps)
+    assert abs(finite) > 1e-4
+    assert finite == pytest.approx(grad, rel=0.02)

@@ -157,3 +157,87 @@ def test_bounded_output_inverse_and_range_check():
         squash.inverse(8.0)
     with pytest.raises(ValueError, match='low < high'):
         BoundedOutput(3.0, 3.0)
+
+
+def regressor_with_image_dependent_heads(**kwargs):
+    """``small_regressor`` in eval mode, with the heads' last layers drawn from a fixed seed."""
+    regressor = small_regressor(**kwargs).eval()
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for head in (regressor.clip_head, regressor.grid_head):
+            head[-1].weight.copy_(torch.randn(head[-1].weight.shape, generator=generator))
+    return regressor, torch.rand(3, 1, 32, 32, generator=generator)
+
+
+def test_gate_off_is_the_paper_regressor_as_before_the_gate():
+    # The outputs the two-output regressor gave on this input before the gate head existed:
+    # the gate option must not change the default model by a bit of its function.
+    regressor, images = regressor_with_image_dependent_heads()
+    with torch.no_grad():
+        outputs = regressor(images)
+    assert len(outputs) == 2
+    clip, grid = outputs
+    assert clip.tolist() == pytest.approx([1.9397243, 1.9396913, 1.9395828], abs=1e-6)
+    assert grid.tolist() == pytest.approx([7.8259959, 7.8265657, 7.8246121], abs=1e-6)
+    assert not any('gate' in key for key in regressor.state_dict())
+    assert regressor.log_std.shape == (2,)
+
+
+def test_a_checkpoint_without_the_gate_head_loads_strictly_only_into_a_gate_off_regressor():
+    from mmlesion.models.regressors import load_regressor_weights
+
+    old, _ = regressor_with_image_dependent_heads()
+    checkpoint = {
+        'state_dict': {f'data_preprocessor.regressor.{k}': v for k, v in old.state_dict().items()}
+    }
+    fresh = small_regressor()
+    load_regressor_weights(fresh, checkpoint, 'old.pth')
+    for key, value in old.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+    with pytest.raises(ValueError, match='gate_head'):
+        load_regressor_weights(small_regressor(gate=True), checkpoint, 'old.pth')
+
+
+def test_gated_regressor_starts_every_image_at_gate_init():
+    regressor = small_regressor(gate=True, gate_init=0.02)
+    clip, grid, alpha = regressor(torch.rand(3, 1, 40, 50))
+    assert alpha.shape == (3,)
+    assert alpha.tolist() == pytest.approx([0.02] * 3, abs=1e-6)
+    assert clip.tolist() == pytest.approx([2.0] * 3, abs=1e-5)
+    assert grid.tolist() == pytest.approx([8.0] * 3, abs=1e-5)
+    assert regressor.log_std.shape == (3,)
+    assert sum(isinstance(m, nn.Linear) for m in regressor.gate_head) == 2
+
+
+def test_gate_output_is_a_sigmoid_into_the_unit_interval_and_inverts():
+    regressor = small_regressor(gate=True)
+    scores = torch.tensor([[0.0, 0.0, -1e4], [0.0, 0.0, 1e4], [0.0, 0.0, 0.0], [1.0, -2.0, 0.7]])
+    *_, alpha = regressor.to_params(scores)
+    assert alpha[:3].tolist() == [0.0, 1.0, 0.5]
+    params = regressor.to_params(scores[3:])
+    assert torch.allclose(regressor.to_scores(*params), scores[3:], atol=1e-5)
+    with pytest.raises(ValueError, match=r'expected 3 parameters \(clip, grid, alpha\)'):
+        regressor.to_scores(*params[:2])
+
+
+def test_gated_sample_draws_alpha_too():
+    regressor = small_regressor(gate=True)
+    torch.manual_seed(1)
+    *_, alpha, log_prob = regressor.sample(torch.rand(64, 1, 32, 32))
+    assert alpha.shape == log_prob.shape == (64,)
+    assert not alpha.requires_grad and log_prob.requires_grad
+    assert 0.0 < alpha.min() and alpha.max() < 0.2 and alpha.std() > 0
+
+
+def test_non_finite_gate_scores_fall_back_to_gate_init():
+    regressor = small_regressor(gate=True, gate_init=0.1)
+    scores = torch.tensor([[0.0, 0.0, float('nan')]])
+    with pytest.warns(RuntimeWarning, match='NaN/Inf'):
+        *_, alpha = regressor.to_params(regressor._finite(scores))
+    assert alpha.item() == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize('gate_init', [0.0, 1.0, -0.5])
+def test_gate_init_must_lie_inside_the_unit_interval(gate_init):
+    with pytest.raises(ValueError, match='gate_init'):
+        small_regressor(gate=True, gate_init=gate_init)

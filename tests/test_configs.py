@@ -137,10 +137,18 @@ def test_enhancer_config_holds_the_papers_table_2():
         ('enhancer_r18_lr1e-4.py', {'optim_wrapper.optimizer.lr'}),
         ('enhancer_r18_patience10.py', {'custom_hooks'}),
         ('enhancer_r18_reinforce.py', {'model.objective'}),
+        ('enhancer_r18_gated.py', {'model.data_preprocessor.regressor.gate'}),
     ],
 )
 def test_ablation_differs_from_its_parent_in_exactly_the_named_field(child, changed):
     assert differing_keys('enhancer_r18.py', child) == changed
+
+
+def test_the_gated_demo_enhancer_is_the_demo_enhancer_with_the_gate_on():
+    assert differing_keys(
+        'demo/enhancer_r18-w16_6e_synth.py', 'demo/enhancer_r18-w16_6e_synth_gated.py'
+    ) == {'model.data_preprocessor.regressor.gate'}
+    assert load('demo/enhancer_r18-w16_6e_synth_gated.py').model.data_preprocessor.regressor.gate
 
 
 def test_patience_ablation_changes_only_the_patience():

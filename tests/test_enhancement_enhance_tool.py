@@ -71,8 +71,30 @@ def test_a_trained_regressor_chooses_the_parameters(tmp_path, monkeypatch, capsy
     assert '(clip 3.00, grid 5.00)' in capsys.readouterr().out
 
 
+def test_a_gated_regressor_writes_the_blend_it_would_feed_the_detector(tmp_path, monkeypatch):
+    from mmdet.registry import MODELS
+
+    from mmlesion.utils import register_all_modules
+
+    register_all_modules()
+    tool = _load_tool()
+    cfg = Config.fromfile(str(DEMO_CONFIGS / 'enhancer_r18-w16_6e_synth_gated.py'))
+    cfg.model.data_preprocessor.regressor.update(input_size=32, base_channels=4)
+    regressor = MODELS.build(cfg.model.data_preprocessor.regressor)
+    with torch.no_grad():  # alpha exactly 0: the "after" half must be the input itself
+        regressor.gate_head[-1].bias.fill_(-200.0)
+    state = {f'data_preprocessor.regressor.{k}': v for k, v in regressor.state_dict().items()}
+    checkpoint = tmp_path / 'enhancer.pth'
+    torch.save({'state_dict': state, 'meta': {'cfg': cfg.pretty_text}}, checkpoint)
+    _gray(tmp_path / 'plain.png')
+    _run(tool, monkeypatch, tmp_path / 'plain.png', tmp_path / 'out', '--checkpoint', checkpoint)
+    canvas = cv2.imread(str(tmp_path / 'out' / 'plain_glcae.png'), cv2.IMREAD_UNCHANGED)
+    before, after = np.split(canvas[tool.TITLE_HEIGHT :], 2, axis=1)
+    assert np.array_equal(after, before)
+
+
 def _run(tool, monkeypatch, source, out, *extra) -> None:
-    argv = ['enhance.py', str(source), '--out', str(out), '--device', 'cpu', *extra]
+    argv = ['enhance.py', str(source), '--out', str(out), '--device', 'cpu', *map(str, extra)]
     monkeypatch.setattr(sys, 'argv', argv)
     tool.main()
 

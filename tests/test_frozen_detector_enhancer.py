@@ -7,6 +7,7 @@ from conftest import (
     DEMO_ENHANCER,
     data_options,
     fake_batch,
+    fractional_batch,
     tiny_detector_config,
     tiny_enhancer_config,
     train_in_process,
@@ -243,11 +244,12 @@ def test_enhancer_config_without_detector_checkpoint_does_not_train(data_root, t
     assert not list(tmp_path.glob('*.pth'))
 
 
+@pytest.mark.parametrize('gate', [False, True])
 @pytest.mark.parametrize('objective', ['surrogate', 'reinforce'])
-def test_every_trainable_parameter_takes_a_gradient(objective, monkeypatch):
+def test_every_trainable_parameter_takes_a_gradient(objective, gate, monkeypatch):
     """What DistributedDataParallel needs: a trainable parameter without a gradient stops it at
     its second iteration (``log_std`` is trained only by the reinforce objective)."""
-    model = build_enhancer(objective=objective)
+    model = build_enhancer(objective=objective, data_preprocessor=gated_learned() if gate else {})
     if objective == 'reinforce':  # a reward that is not zero, so the policy term has a gradient
         maps = iter([0.2, 0.5])
         monkeypatch.setattr(model, '_batch_maps', lambda *args: (next(maps), next(maps)))
@@ -260,3 +262,79 @@ def test_every_trainable_parameter_takes_a_gradient(objective, monkeypatch):
     assert trainable, 'the regressor trains'
     assert not [n for n, p in trainable.items() if p.grad is None]
     assert ('data_preprocessor.regressor.log_std' in trainable) == (objective == 'reinforce')
+
+
+# -- the blend gate -------------------------------------------------------------------------------
+GATED_REGRESSOR = {
+    'type': 'CLAHEParamRegressor',
+    'input_size': 32,
+    'base_channels': 4,
+    'gate': True,
+}
+
+
+def gated_learned() -> dict:
+    return {'mode': 'learned', 'regressor': dict(GATED_REGRESSOR)}
+
+
+def predict(model, batch) -> list:
+    model.eval()
+    with torch.no_grad():
+        return model.test_step(batch)
+
+
+def detections(model, batch) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(boxes, scores, labels) of each image."""
+    return [
+        (o.pred_instances.bboxes, o.pred_instances.scores, o.pred_instances.labels)
+        for o in predict(model, batch)
+    ]
+
+
+def same_detections(first, second) -> bool:
+    return all(
+        torch.equal(a, b)
+        for one, two in zip(first, second, strict=True)
+        for a, b in zip(one, two, strict=True)
+    )
+
+
+def test_gate_at_zero_gives_the_detections_of_the_detector_alone():
+    alone = build_enhancer(data_preprocessor={'mode': 'identity', 'regressor': None})
+    expected = detections(alone, fractional_batch())
+    assert all(len(boxes) > 0 for boxes, _, _ in expected)  # something to compare
+
+    def in_front_of_the_same_detector(preprocessor: dict):
+        model = build_enhancer(data_preprocessor=preprocessor)
+        model.detector.load_state_dict(alone.detector.state_dict())
+        return model
+
+    fixed_zero = in_front_of_the_same_detector({'mode': 'fixed', 'fixed_alpha': 0.0})
+    assert same_detections(detections(fixed_zero, fractional_batch()), expected)
+    learned_zero = in_front_of_the_same_detector(gated_learned())
+    with torch.no_grad():  # a gate score whose sigmoid is exactly 0 in float32
+        learned_zero.data_preprocessor.regressor.gate_head[-1].bias.fill_(-200.0)
+    assert same_detections(detections(learned_zero, fractional_batch()), expected)
+    assert [o.clahe_alpha for o in predict(learned_zero, fake_batch())] == [0.0, 0.0]
+    # The comparison can fail: the same detector behind the enhancement detects otherwise.
+    enhanced = in_front_of_the_same_detector({'mode': 'fixed'})
+    assert not same_detections(detections(enhanced, fractional_batch()), expected)
+
+
+def test_train_step_moves_the_gate_head():
+    model = build_enhancer(data_preprocessor=gated_learned())
+    model.train()
+    gate_before = model.data_preprocessor.regressor.gate_head[-1].weight.clone()
+    log = model.train_step(fake_batch(), trainable_optimizer(model))
+    assert log['alpha_mean'].item() == pytest.approx(0.02, abs=1e-4)
+    assert not torch.equal(model.data_preprocessor.regressor.gate_head[-1].weight, gate_before)
+
+
+def test_predict_records_alpha_when_the_gate_is_on():
+    model = build_enhancer(data_preprocessor=gated_learned())
+    model.eval()
+    for sample in model.val_step(fake_batch()):
+        assert sample.clahe_alpha == pytest.approx(0.02, abs=1e-6)
+    plain = build_enhancer()
+    plain.eval()
+    assert 'clahe_alpha' not in plain.val_step(fake_batch())[0]

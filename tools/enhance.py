@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from mmlesion.datasets.transforms import read_deeplesion_png, window_hu
-from mmlesion.enhancement import glcae
+from mmlesion.enhancement import blend, glcae
 from mmlesion.models.regressors import build_regressor_from_checkpoint
 from mmlesion.utils import (
     UNSAFE_LOAD_HELP,
@@ -180,16 +180,25 @@ def main() -> None:
 def _enhance_one(
     path: Path, out_file: Path, regressor: torch.nn.Module | None, args: argparse.Namespace
 ) -> tuple[float, float]:
-    """Enhance one image and write its side-by-side PNG to ``out_file``; the (clip, grid) used."""
+    """Enhance one image and write its side-by-side PNG to ``out_file``; the (clip, grid) used.
+
+    A regressor with the blend gate also gives ``alpha``: the image written is then
+    ``x + alpha * (GLCAE(x) - x)``, as the detector would see it."""
     image = _read_unit_image(path, tuple(args.window))
     x = torch.from_numpy(image)[None, None].to(args.device)
+    alpha = None
     with torch.no_grad():
         if regressor is None:
             clip, grid = args.clip, args.grid
         else:
-            clip, grid = (v.item() for v in regressor(x))
+            clip, grid, *gate = (v.item() for v in regressor(x))
+            alpha = gate[0] if gate else None
         enhanced, lam = glcae(x, clip, grid, return_lambda=True)
+        if alpha is not None:
+            enhanced = blend(x, enhanced, x.new_tensor([alpha]))
     title = f'{path.name}  clip {clip:.2f}  grid {grid:.2f}  lambda {lam.item():.3g}'
+    if alpha is not None:
+        title += f'  alpha {alpha:.3g}'
     canvas = _side_by_side(image, enhanced[0, 0].cpu().numpy(), title)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_image(out_file, canvas)

@@ -2,10 +2,13 @@
 
 ``glcae`` is the full enhancement; its pieces are public for reuse and testing: ``clahe``
 (OpenCV semantics), ``global_histogram_modification`` with ``tone_distortion``, the fusion
-``fusion_weights`` and the Laplacian ``pyramid_fusion``. ``glcae``'s inference on the CPU runs in
-a fused C++ kernel (:mod:`.native`, ``csrc/glcae_cpu.cpp``) when it is compiled.
+``fusion_weights`` and the Laplacian ``pyramid_fusion``. ``glcae``'s inference on the
+CPU runs in a fused C++ kernel (:mod:`.native`, ``csrc/glcae_cpu.cpp``) when it is compiled.
+``blend`` is the gate that steps from the original image towards an enhancement (``alpha = 0``
+returns the original exactly).
 """
 
+from .blend import blend
 from .clahe import clahe
 from .fusion_weights import fusion_weights, normalized_weight
 from .glcae import glcae
@@ -26,6 +29,7 @@ from .laplacian_pyramid import (
 from .linear_stretch import linear_stretch
 
 __all__ = [
+    'blend',
     'clahe',
     'collapse',
     'default_levels',

@@ -364,10 +364,14 @@ class FrozenDetectorEnhancer(BaseDetector):
 def _parameter_stats(
     data_samples: list[DetDataSample], like: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Batch mean of the clip limit and grid size used (logged, not optimised), so that the
-    training log shows where the regressor is heading."""
+    """Batch mean of the clip limit, grid size and (with the gate) blend weight used (logged,
+    not optimised), so that the training log shows where the regressor is heading."""
     stats = {}
-    for key, name in (('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')):
+    for key, name in (
+        ('clahe_clip_limit', 'clip_limit'),
+        ('clahe_grid_size', 'grid_size'),
+        ('clahe_alpha', 'alpha'),
+    ):
         values = [s.metainfo.get(key) for s in data_samples]
         values = [v for v in values if v is not None]
         if values:

@@ -83,7 +83,8 @@ class BoundedOutput(nn.Module):
 
 @MODELS.register_module()
 class CLAHEParamRegressor(BaseModule):
-    """Predict, per image, the CLAHE clip limit and grid size of the GLCAE enhancement.
+    """Predict, per image, the CLAHE clip limit and grid size of the GLCAE enhancement, and
+    optionally the weight ``alpha`` of a blend gate.
 
     Architecture (the paper's): the 1-channel key slice resized to ``input_size`` → 3×3 conv to
     3 channels, BN, ReLU → ResNet trunk (mmdet ``ResNet``, depth 18) → global average pooling →
@@ -93,6 +94,13 @@ class CLAHEParamRegressor(BaseModule):
     The heads start at ``init_params`` for every image (last layer's weights zero, bias at the
     inverse squash), so an untrained regressor is exactly the fixed GLCAE baseline and training
     moves away from it.
+
+    ``gate=True`` adds a third head, built like the other two, whose score goes through a
+    sigmoid to ``alpha`` in (0, 1): the preprocessor then feeds the detector
+    ``x + alpha * (GLCAE(x) - x)`` (:func:`~mmlesion.enhancement.blend`). The GLCAE family has
+    no member that leaves an image as it is; the gate adds one (``alpha -> 0``). It starts at
+    ``gate_init`` for every image, near the detector alone. ``gate=False`` (the default) is the
+    paper's two-output regressor, with the same weights and outputs as before the gate existed.
 
     Args:
         input_size: side of the square regressor input in pixels (512 in the paper).
@@ -105,6 +113,8 @@ class CLAHEParamRegressor(BaseModule):
             configs keep ``False`` (a linear sigmoid squash), the demo uses ``True`` with clip
             ``[1, 32]`` so that the validation-tuned clip limits lie well inside the range.
         init_params: (clip limit, grid size) an untrained regressor outputs.
+        gate: add the blend gate's head; the outputs become (clip, grid, alpha).
+        gate_init: ``alpha`` an untrained gated regressor outputs, in (0, 1).
         init_log_std: initial log standard deviation of the scores' Gaussian policy for the
             ``reinforce`` objective (learned; unused by deterministic prediction).
         trunk_init_cfg: ``init_cfg`` of the trunk, e.g.
@@ -121,6 +131,8 @@ class CLAHEParamRegressor(BaseModule):
         grid_range: tuple[float, float] = (2.0, 16.0),
         init_params: tuple[float, float] = (2.0, 8.0),
         log_outputs: bool = False,
+        gate: bool = False,
+        gate_init: float = 0.02,
         init_log_std: float = math.log(0.5),
         trunk_init_cfg: dict | None = None,
         init_cfg: dict | None = None,
@@ -152,16 +164,37 @@ class CLAHEParamRegressor(BaseModule):
         self.clip_output = BoundedOutput(*clip_range, log_space=log_outputs)
         self.grid_output = BoundedOutput(*grid_range, log_space=log_outputs)
         self.init_params = (float(init_params[0]), float(init_params[1]))
-        # Clip and grid scores' policy spread for the reinforce objective.
-        self.log_std = nn.Parameter(torch.full((2,), float(init_log_std)))
+        self.gate = bool(gate)
+        if self.gate:
+            if not 0 < gate_init < 1:
+                raise ValueError(f'gate_init must lie strictly inside (0, 1), got {gate_init}')
+            # Built only with the gate, so that a gate-off regressor keeps the paper's
+            # state dict (old checkpoints load strictly).
+            self.gate_head = _fc_stack(head_widths(num_fc_layers))
+            self.gate_output = BoundedOutput(0.0, 1.0)  # a plain sigmoid
+        self.gate_init = float(gate_init)
+        # The scores' policy spread (clip, grid[, gate]) for the reinforce objective.
+        self.log_std = nn.Parameter(torch.full((self.num_outputs,), float(init_log_std)))
         self._warned_non_finite = False
         self._reset_heads()
 
-    def _reset_heads(self) -> None:
-        for head, output, value in (
+    @property
+    def num_outputs(self) -> int:
+        """2 (clip, grid), or 3 (clip, grid, alpha) with the gate."""
+        return 3 if self.gate else 2
+
+    def _heads(self) -> list[tuple[nn.Sequential, BoundedOutput, float]]:
+        """(head, squashing, initial value) of each output, in output order."""
+        heads = [
             (self.clip_head, self.clip_output, self.init_params[0]),
             (self.grid_head, self.grid_output, self.init_params[1]),
-        ):
+        ]
+        if self.gate:
+            heads.append((self.gate_head, self.gate_output, self.gate_init))
+        return heads
+
+    def _reset_heads(self) -> None:
+        for head, output, value in self._heads():
             last = head[-1]
             nn.init.zeros_(last.weight)
             nn.init.constant_(last.bias, output.inverse(value))
@@ -172,7 +205,8 @@ class CLAHEParamRegressor(BaseModule):
         self._reset_heads()
 
     def scores(self, key_slice: torch.Tensor) -> torch.Tensor:
-        """Unbounded scores ``(B, 2)`` (clip, grid) for ``key_slice`` ``(B, 1, H, W)`` in [0, 1]."""
+        """Unbounded scores ``(B, num_outputs)`` (clip, grid[, gate]) for ``key_slice``
+        ``(B, 1, H, W)`` in [0, 1]."""
         if key_slice.ndim != 4 or key_slice.shape[1] != 1:
             raise ValueError(f'expected a (B, 1, H, W) key slice, got {tuple(key_slice.shape)}')
         x = key_slice
@@ -187,40 +221,48 @@ class CLAHEParamRegressor(BaseModule):
             stem = stem.contiguous(memory_format=torch.channels_last)
         features = self.trunk(stem)[-1]
         embedding = self.embed(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
-        scores = torch.cat([self.clip_head(embedding), self.grid_head(embedding)], dim=1)
+        scores = torch.cat([head(embedding) for head, _, _ in self._heads()], dim=1)
         return self._finite(scores)
 
-    def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores ``(B, 2)`` → clip limit ``(B,)`` and grid size ``(B,)`` inside their ranges."""
-        return self.clip_output(scores[:, 0]), self.grid_output(scores[:, 1])
+    def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Scores ``(B, num_outputs)`` → clip limit ``(B,)``, grid size ``(B,)`` inside their
+        ranges, and with the gate ``alpha`` ``(B,)`` in (0, 1)."""
+        return tuple(output(scores[:, i]) for i, (_, output, _) in enumerate(self._heads()))
 
-    def to_scores(self, clip: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`to_params`: the scores ``(B, 2)`` of clip ``(B,)`` and grid ``(B,)``
-        strictly inside their ranges (e.g. the parameters a policy draw gave)."""
-        return torch.stack(
-            [self.clip_output.inverse_tensor(clip), self.grid_output.inverse_tensor(grid)], dim=1
-        )
+    def to_scores(self, *params: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_params`: the scores ``(B, num_outputs)`` of clip ``(B,)``, grid
+        ``(B,)`` (and alpha ``(B,)`` with the gate) strictly inside their ranges (e.g. the
+        parameters a policy draw gave)."""
+        if len(params) != self.num_outputs:
+            raise ValueError(
+                f'expected {self.num_outputs} parameters (clip, grid{", alpha" * self.gate}), '
+                f'got {len(params)}'
+            )
+        outputs = [output for _, output, _ in self._heads()]
+        return torch.stack([o.inverse_tensor(p) for o, p in zip(outputs, params, strict=True)], 1)
 
-    def forward(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Deterministic parameters: clip limit ``(B,)`` and (soft) grid size ``(B,)``."""
+    def forward(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Deterministic parameters: clip limit ``(B,)``, (soft) grid size ``(B,)``, and with
+        the gate ``alpha`` ``(B,)``."""
         return self.to_params(self.scores(key_slice))
 
-    def sample(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def sample(self, key_slice: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Draw parameters from the Gaussian policy over scores (for ``reinforce``).
 
         Returns:
-            clip limit ``(B,)``, grid size ``(B,)`` (both without gradient) and the log
-            probability ``(B,)`` of the drawn scores, differentiable in the regressor's weights.
+            clip limit ``(B,)``, grid size ``(B,)``, with the gate ``alpha`` ``(B,)`` (all
+            without gradient), and last the log probability ``(B,)`` of the drawn scores,
+            differentiable in the regressor's weights.
         """
         mean = self.scores(key_slice)
         std = self.log_std.exp().expand_as(mean)
         policy = torch.distributions.Normal(mean, std)
         drawn = policy.sample()
-        clip, grid = self.to_params(drawn)
-        return clip, grid, policy.log_prob(drawn).sum(dim=1)
+        return (*self.to_params(drawn), policy.log_prob(drawn).sum(dim=1))
 
     def _finite(self, scores: torch.Tensor) -> torch.Tensor:
-        """Replace NaN/Inf scores by the ``init_params`` scores (warning once)."""
+        """Replace NaN/Inf scores by the initial scores (``init_params``, ``gate_init``),
+        warning once."""
         bad = ~torch.isfinite(scores)
         if not bad.any():
             return scores
@@ -233,9 +275,6 @@ class CLAHEParamRegressor(BaseModule):
                 stacklevel=2,
             )
         fallback = scores.new_tensor(
-            [
-                self.clip_output.inverse(self.init_params[0]),
-                self.grid_output.inverse(self.init_params[1]),
-            ]
+            [output.inverse(value) for _, output, value in self._heads()]
         ).expand_as(scores)
         return torch.where(bad, fallback, scores)
