@@ -14,6 +14,12 @@ METHOD_LABELS = {
     'glcae_tuned': 'fixed GLCAE tuned on val',
     'glcae_per_profile': 'fixed GLCAE per profile (val)',
     'oracle': 'oracle per slice (upper bound)',
+    'glcae_tuned_id': 'fixed GLCAE or identity, tuned on val',
+    'glcae_per_profile_id': 'fixed GLCAE or identity per profile (val)',
+    'oracle_id': 'oracle per slice, identity included (upper bound)',
+    'oracle_crossfit': 'oracle chosen on a shifted copy (cross-fit)',
+    'oracle_null': 'null oracle: shifted copies, no enhancement',
+    'tta': 'detector alone + test-time augmentation',
 }
 #: Suffix and label suffix of the methods in front of the detector trained without RandomGLCAE.
 NOAUG_SUFFIX = '_noaug'

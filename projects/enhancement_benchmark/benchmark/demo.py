@@ -13,7 +13,9 @@ The benchmark also enables (:class:`DemoSettings` flags):
   (``identity_noaug``, ``glcae_fixed_noaug``, ``clahe_fixed_noaug``); with ``noaug_enhancer``
   also an enhancer trained in front of it (``learned_noaug``);
 - ``baselines``: ``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of each detector
-  (a validation grid search and a test sweep, :mod:`.fixed_setting_search`, :mod:`.oracle`).
+  (a validation grid search and a test sweep, :mod:`.fixed_setting_search`, :mod:`.oracle`);
+  with ``selection`` also ``glcae_tuned_id``, ``glcae_per_profile_id``, ``oracle_id``, the alpha
+  sweep, ``oracle_null`` and ``oracle_crossfit`` (:class:`~.baselines.SelectionOptions`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ class DemoSettings:
     per_profile_min_slices: int = 5
     bootstrap_resamples: int = 1000
     bootstrap_seed: int = 0
+    #: The baselines stage's optional candidates and measurements (keys of
+    #: :class:`~.baselines.SelectionOptions`); empty: the three baselines only.
+    selection: dict = field(default_factory=dict)
 
     def enabled_stages(self) -> tuple[str, ...]:
         """The stages this configuration runs, in order."""
@@ -157,11 +162,16 @@ class DemoPipeline:
         """Whether ``stage`` must start from scratch: ``force``, or a stage it reads ran again."""
         return self.settings.force or any(d in self._ran for d in DEPENDS[stage])
 
-    def _done(self, stage: str) -> dict | None:
+    def _done(self, stage: str, options: dict | None = None) -> dict | None:
+        """The finished stage's record; ``None`` when it must run (again), also when it ran with
+        other ``options`` than now (a marker without any ran with none)."""
         if self._redo(stage):
             return None
         marker = self._marker(stage)
-        return json.loads(marker.read_text()) if marker.is_file() else None
+        if not marker.is_file():
+            return None
+        record = json.loads(marker.read_text())
+        return record if record.get('stage_options', {}) == (options or {}) else None
 
     def _finish(self, stage: str, record: dict) -> dict:
         marker = self._marker(stage)
@@ -169,8 +179,8 @@ class DemoPipeline:
         atomic_write_json(marker, record, indent=2)
         return record
 
-    def _stage(self, stage: str, run: Callable[[], dict]) -> dict:
-        done = self._done(stage)
+    def _stage(self, stage: str, run: Callable[[], dict], options: dict | None = None) -> dict:
+        done = self._done(stage, options)
         if done is not None:
             self.log(f'[{stage}] done before, skipped (--force re-runs it)')
             return done
@@ -179,6 +189,8 @@ class DemoPipeline:
         start = time.perf_counter()
         record = run()
         record['elapsed_s'] = round(time.perf_counter() - start, 1)
+        if options:
+            record['stage_options'] = options
         self.log(f'[{stage}] finished in {record["elapsed_s"]:.0f} s')
         return self._finish(stage, record)
 
@@ -233,10 +245,12 @@ class DemoPipeline:
                 'evaluation_noaug', lambda: self.evaluate_noaug(noaug, noaug_enhancer)
             )
         if 'baselines' in enabled:
-            out['baselines'] = self._stage('baselines', lambda: self.baselines(detector))
+            out['baselines'] = self._stage(
+                'baselines', lambda: self.baselines(detector), self._selection()
+            )
         if 'baselines_noaug' in enabled:
             out['baselines_noaug'] = self._stage(
-                'baselines_noaug', lambda: self.baselines(noaug, NOAUG_SUFFIX)
+                'baselines_noaug', lambda: self.baselines(noaug, NOAUG_SUFFIX), self._selection()
             )
         out['statistics'] = self._stage('statistics', lambda: self.statistics(out))
         report = self._stage('report', lambda: self.report(out))
@@ -349,7 +363,7 @@ class DemoPipeline:
 
     def baselines(self, detector_checkpoint: str, suffix: str = '') -> dict:
         """``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of one detector."""
-        from .baselines import fixed_setting_baselines
+        from .baselines import SelectionOptions, fixed_setting_baselines
 
         s = self.settings
         return fixed_setting_baselines(
@@ -362,7 +376,12 @@ class DemoPipeline:
             grids=s.search_grids,
             min_slices=s.per_profile_min_slices,
             suffix=suffix,
+            options=SelectionOptions(**s.selection),
         )
+
+    def _selection(self) -> dict:
+        """The selection options as the stage marker keeps them (JSON: tuples as lists)."""
+        return json.loads(json.dumps(self.settings.selection))
 
     def statistics(self, stages: dict[str, dict]) -> dict:
         """Paired bootstrap intervals and the learned parameters by acquisition profile."""

@@ -141,9 +141,24 @@ def _merged(stages: dict[str, dict], key: str) -> dict:
     return {name: merged[name] for name in ordered_methods(merged)}
 
 
+#: The baselines stage's outputs of its selection options (:mod:`.baselines`).
+SELECTION_OUTPUTS = (
+    'identity_val',
+    'identity_test',
+    'tuned_setting_id',
+    'per_profile_id',
+    'oracle_id',
+    'alpha_sweep',
+    'null_oracle',
+    'crossfit',
+)
+
+
 def baseline_summary(stages: dict[str, dict]) -> dict:
     """Per detector (``''``, ``'_noaug'``): the validation search table, the tuned setting, the
-    per-profile choices and the oracle's summary (empty without the baselines stages)."""
+    per-profile choices and the oracle's summary (empty without the baselines stages); with the
+    stage's selection options also their outputs (identity rows, alpha sweep, null and cross-fit
+    oracles)."""
     summary = {}
     for suffix in ('', '_noaug'):
         stage = stages.get('baselines' + suffix)
@@ -157,7 +172,9 @@ def baseline_summary(stages: dict[str, dict]) -> dict:
                     'search_val',
                     'search_test',
                     'sweep_seconds',
+                    *SELECTION_OUTPUTS,
                 )
+                if key in stage
             }
     return summary
 

@@ -1,8 +1,11 @@
 """A seed's statistics: paired bootstrap intervals of the learned enhancer's margins, and how its
 chosen parameters spread over the acquisition profiles.
 
-Pairs (each where both methods ran): ``learned - glcae_tuned`` and ``learned - identity``, and
-the same in front of the detector trained without RandomGLCAE (``learned_noaug - ...``).
+Pairs (each where both methods ran, :data:`PAIRS`): ``learned - glcae_tuned`` and ``learned -
+identity``, issue 29's ``learned_gated - identity``, ``policy - glcae_tuned_id`` and ``policy -
+identity``, and the per-image-signal measurements against the detector alone (``glcae_tuned_id``,
+``oracle_null``, ``oracle_crossfit``, ``tta``); each also in front of the detector trained without
+RandomGLCAE (``learned_noaug - ...``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from mmlesion.utils.safe_pickle import load_predictions
 from .acquisition_profiles import acquisition_profiles, parameters_by_profile
 
 #: (method, reference) pairs bootstrapped, before the detector suffix.
-PAIRS = (('learned', 'glcae_tuned'), ('learned', 'identity'))
+PAIRS = (
+    ('learned', 'glcae_tuned'),
+    ('learned', 'identity'),
+    ('learned_gated', 'identity'),
+    ('policy', 'glcae_tuned_id'),
+    ('policy', 'identity'),
+    ('glcae_tuned_id', 'identity'),
+    ('oracle_null', 'identity'),
+    ('oracle_crossfit', 'identity'),
+    ('tta', 'identity'),
+)
 
 
 def _load(path: str | Path) -> list[dict]:

@@ -6,12 +6,22 @@ every setting in turn and passed through the frozen detector. What is kept per s
 is the record :class:`~mmlesion.evaluation.DeepLesionMetric` keeps (ground truth and
 predictions, original pixels) plus the slice's ``img_path`` and ``img_id``, so any selection of
 slices and settings can be scored afterwards without touching the detector again.
+
+Candidates besides the ``(clip, grid)`` settings:
+
+- :data:`IDENTITY`, ``(0, 0)``: no enhancement, the detector alone (GLCAE has no clip limit 0);
+- ``(clip, grid, alpha)``: the blend ``x + alpha·(E(x; clip, grid) − x)`` (:func:`blend`);
+  ``alpha = 0`` is the identity, ``alpha = 1`` the setting itself.
+
+Every batch can also be passed as nuisance copies (:mod:`.nuisance`): shifted (and dithered)
+before the preprocessor, the predicted boxes shifted back; :func:`sweep_nuisance_copies`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -19,8 +29,81 @@ from tqdm import tqdm
 
 from mmlesion.utils import load_config
 
-#: A fixed enhancement setting: (clip limit, grid size in tiles per side).
-Setting = tuple[float, float]
+from .nuisance import NO_NUISANCE, Nuisance, apply_nuisance, unshift_boxes
+
+#: A fixed enhancement setting: (clip limit, grid size in tiles per side), or (clip limit, grid
+#: size, blend alpha).
+Setting = tuple[float, ...]
+#: The candidate "no enhancement" (the detector alone).
+IDENTITY: Setting = (0.0, 0.0)
+
+
+def is_identity(setting: Setting) -> bool:
+    """Whether ``setting`` leaves the image as it is: :data:`IDENTITY` or a blend with alpha 0."""
+    return tuple(setting[:2]) == IDENTITY or (len(setting) == 3 and setting[2] == 0.0)
+
+
+def setting_label(setting: Setting) -> str:
+    """``'identity'``, ``'(2, 8)'`` or ``'(2, 8) alpha 0.25'``."""
+    if tuple(setting) == IDENTITY:
+        return 'identity'
+    text = f'({setting[0]:g}, {setting[1]:g})'
+    return text + (f' alpha {setting[2]:g}' if len(setting) == 3 else '')
+
+
+def blend(
+    inputs: Sequence[torch.Tensor], enhanced: Sequence[torch.Tensor], alpha: float
+) -> list[torch.Tensor]:
+    """``x + alpha·(E(x) − x)`` per image (each ``(C, H, W)``, same range as the inputs).
+
+    ``alpha = 0`` returns the inputs and ``alpha = 1`` the enhanced images, exactly.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'blend alpha must lie in [0, 1], got {alpha}')
+    if alpha == 0.0:
+        return list(inputs)
+    if alpha == 1.0:
+        return list(enhanced)
+    return [x + alpha * (e - x) for x, e in zip(inputs, enhanced, strict=True)]
+
+
+@contextmanager
+def configured(preprocessor, setting: Setting) -> Iterator[None]:
+    """The preprocessor set to enhance with ``setting`` (fixed mode, identity or a blend) while
+    the context lasts; restored after.
+
+    A blend uses the preprocessor's own ``fixed_alpha`` option where it has one; otherwise its
+    ``enhance`` is wrapped by :func:`blend` for the context's duration.
+    """
+    saved = {'mode': preprocessor.mode, 'fixed_params': preprocessor.fixed_params}
+    alpha = float(setting[2]) if len(setting) == 3 else 1.0
+    native_alpha = hasattr(preprocessor, 'fixed_alpha')
+    if native_alpha:
+        saved['fixed_alpha'] = preprocessor.fixed_alpha
+    wrapped = False
+    if is_identity(setting):
+        preprocessor.mode = 'identity'
+    else:
+        preprocessor.mode = 'fixed'
+        preprocessor.fixed_params = (float(setting[0]), float(setting[1]))
+        if native_alpha:
+            preprocessor.fixed_alpha = alpha
+        elif alpha != 1.0:
+            enhance = preprocessor.enhance
+
+            def blended(inputs, training=False):
+                enhanced, *rest = enhance(inputs, training)
+                return (blend(inputs, enhanced, alpha), *rest)
+
+            preprocessor.enhance = blended
+            wrapped = True
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(preprocessor, name, value)
+        if wrapped:
+            del preprocessor.enhance  # the class's method again
 
 
 @dataclass
@@ -45,6 +128,14 @@ class SweepResult:
     @property
     def num_slices(self) -> int:
         return len(next(iter(self.records.values())))
+
+    def subset(self, settings: Sequence[Setting]) -> SweepResult:
+        """The same sweep restricted to ``settings`` (in that order)."""
+        missing = [s for s in settings if s not in self.records]
+        if missing:
+            raise KeyError(f'settings {missing} were not swept')
+        records = {s: self.records[s] for s in settings}
+        return SweepResult(list(settings), records, self.classes, self.split, self.seconds)
 
 
 def records_metrics(records: Sequence[dict], classes: Sequence[str]) -> dict[str, float]:
@@ -71,7 +162,8 @@ def sweep_fixed_settings(
         config: a ``FrozenDetectorEnhancer`` config (e.g. a demo baseline); its preprocessor is
             switched to fixed mode and its regressor removed.
         detector_checkpoint: the trained detector (a bare detector checkpoint).
-        settings: the ``(clip limit, grid size)`` values.
+        settings: the ``(clip limit, grid size)`` values; also :data:`IDENTITY` and
+            ``(clip, grid, alpha)`` blends (module docstring).
         cfg_options: overrides of the config (data root, seed, ...).
         split: the split of ``test_dataloader`` to evaluate.
         method: ``'glcae'`` or ``'clahe'``.
@@ -81,6 +173,31 @@ def sweep_fixed_settings(
         ``tools/test.py`` on the same config with ``fixed_params`` set to the setting
         (tests/test_setting_sweep.py).
     """
+    sweeps = sweep_nuisance_copies(
+        config, detector_checkpoint, {NO_NUISANCE: settings}, cfg_options, split, method, desc
+    )
+    return sweeps[NO_NUISANCE]
+
+
+def sweep_nuisance_copies(
+    config: str,
+    detector_checkpoint: str,
+    candidates: Mapping[Nuisance, Sequence[Setting]],
+    cfg_options: Mapping | None = None,
+    split: str = 'test',
+    method: str = 'glcae',
+    desc: str = '',
+) -> dict[Nuisance, SweepResult]:
+    """:func:`sweep_fixed_settings` over nuisance copies of every slice, in one data pass.
+
+    Args:
+        candidates: nuisance copy -> the settings to evaluate on that copy
+            (:data:`~.nuisance.NO_NUISANCE` is the original slice).
+
+    Returns:
+        Per copy, the records of its settings; the boxes are in the original frame
+        (:func:`~.nuisance.unshift_boxes`); ``seconds`` is the whole pass's wall time.
+    """
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
@@ -88,8 +205,8 @@ def sweep_fixed_settings(
     from mmlesion.evaluation import DeepLesionMetric
     from mmlesion.utils import register_all_modules
 
-    if not settings:
-        raise ValueError('sweep_fixed_settings needs at least one setting')
+    if not candidates or not all(candidates.values()):
+        raise ValueError('sweep_nuisance_copies needs at least one setting for every copy')
     register_all_modules()
     options = {
         **dict(cfg_options or {}),
@@ -106,18 +223,36 @@ def sweep_fixed_settings(
     model.eval()
     dataloader = Runner.build_dataloader(cfg.test_dataloader)
     classes = tuple(dataloader.dataset.metainfo['classes'])
-    settings = [(float(c), float(g)) for c, g in settings]
-    records: dict[Setting, list[dict]] = {s: [] for s in settings}
+    plan = {n: [tuple(float(v) for v in s) for s in settings] for n, settings in candidates.items()}
+    records = {n: {s: [] for s in settings} for n, settings in plan.items()}
     preprocessor = model.data_preprocessor
     with torch.no_grad():
         for batch in tqdm(dataloader, desc=desc or f'sweep ({split})', disable=None):
-            for setting in settings:
-                preprocessor.fixed_params = setting
-                outputs = model.test_step(batch)
-                metric = DeepLesionMetric()
-                metric.process({}, outputs)
-                for record, sample in zip(metric.results, outputs, strict=True):
-                    record['img_path'] = sample.img_path
-                    record['img_id'] = sample.metainfo.get('img_id')
-                records[setting].extend(metric.results)
-    return SweepResult(settings, records, classes, split, time.perf_counter() - start)
+            for nuisance, settings in plan.items():
+                copy = batch
+                if not nuisance.is_identity:
+                    inputs = [
+                        apply_nuisance(x, nuisance, s.img_path)
+                        for x, s in zip(batch['inputs'], batch['data_samples'], strict=True)
+                    ]
+                    copy = {**batch, 'inputs': inputs}
+                for setting in settings:
+                    with configured(preprocessor, setting):
+                        outputs = model.test_step(copy)
+                    metric = DeepLesionMetric()
+                    metric.process({}, outputs)
+                    for record, sample in zip(metric.results, outputs, strict=True):
+                        record['img_path'] = sample.img_path
+                        record['img_id'] = sample.metainfo.get('img_id')
+                        record['pred_bboxes'] = unshift_boxes(
+                            record['pred_bboxes'],
+                            nuisance,
+                            sample.metainfo.get('scale_factor', (1.0, 1.0)),
+                            sample.metainfo.get('ori_shape'),
+                        )
+                    records[nuisance][setting].extend(metric.results)
+    seconds = time.perf_counter() - start
+    return {
+        n: SweepResult(list(settings), records[n], classes, split, seconds)
+        for n, settings in plan.items()
+    }

@@ -20,6 +20,7 @@ from mmlesion.utils import atomic_write_json
 from mmlesion.utils.safe_pickle import load_predictions
 
 from . import train_and_test
+from .baselines import ALPHAS
 from .compared_methods import method_label, ordered_methods
 from .demo import DemoPipeline, DemoSettings
 from .machine_description import machine_description
@@ -35,6 +36,16 @@ ABLATIONS = (
     ('patience 1 (of 2)', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_patience1.py'),
     ('reinforce objective', f'{PROJECT_CONFIGS}/ablations/enhancer_r18-w16_6e_synth_reinforce.py'),
 )
+#: The benchmark's :class:`~.baselines.SelectionOptions`: identity among the candidates, the fixed
+#: alpha sweep, a null oracle over the original and 7 copies shifted by up to 3 pixels, and the
+#: cross-fit oracle on the copy shifted by (3, 3) pixels.
+SELECTION = {
+    'include_identity': True,
+    'alphas': ALPHAS,
+    'null_copies': 8,
+    'null_max_shift': 3,
+    'crossfit_shift': 3,
+}
 #: Test metrics kept per method, in percent.
 KEPT_METRICS = {
     'map': 'deeplesion/mAP',
@@ -60,12 +71,15 @@ class BenchmarkSettings:
     noaug: bool = True
     noaug_enhancer: bool = True
     baselines: bool = True
+    #: The baselines stage's per-image-signal measurements (issue 29), for every seed.
+    selection: dict = field(default_factory=lambda: dict(SELECTION))
 
     def seed_settings(self, seed: int) -> DemoSettings:
         stages = {
             'noaug': self.noaug,
             'noaug_enhancer': self.noaug and self.noaug_enhancer,
             'baselines': self.baselines,
+            'selection': self.selection,
         }
         if seed == self.demo.seed:
             return replace(self.demo, **stages)

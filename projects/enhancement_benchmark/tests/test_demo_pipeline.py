@@ -176,3 +176,21 @@ def test_a_training_stage_starts_over_with_force_or_new_data(tmp_path, monkeypat
     (tmp_path / 'detector' / 'stage.json').unlink()
     TrainingPipeline(DemoSettings(work_dir=str(tmp_path))).run()  # same data, no force
     assert calls == [('detector', None), ('detector', None), ('detector', 'auto')]
+
+
+def test_baselines_rerun_when_their_selection_options_change(tmp_path):
+    def settings(**selection):
+        return DemoSettings(work_dir=str(tmp_path), baselines=True, selection=selection)
+
+    RecordingPipeline(settings()).run()
+    same = RecordingPipeline(settings())
+    same.run()
+    assert same.ran == []
+    wider = RecordingPipeline(settings(include_identity=True, alphas=(0.0, 1.0)))
+    wider.run()
+    assert ('baselines', 'detector.pth') in wider.ran
+    marker = json.loads((tmp_path / 'baselines' / 'stage.json').read_text())
+    assert marker['stage_options'] == {'include_identity': True, 'alphas': [0.0, 1.0]}
+    again = RecordingPipeline(settings(include_identity=True, alphas=(0.0, 1.0)))
+    again.run()
+    assert again.ran == []

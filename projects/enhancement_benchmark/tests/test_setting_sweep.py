@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from projects.enhancement_benchmark.benchmark import train_and_test
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import (
@@ -17,11 +18,17 @@ from projects.enhancement_benchmark.benchmark.fixed_setting_search import (
     best_setting,
     per_profile_settings,
     search_grid,
+    search_table,
 )
 from projects.enhancement_benchmark.benchmark.oracle import oracle_choice, oracle_summary, slice_ap
 from projects.enhancement_benchmark.benchmark.setting_sweep import (
+    IDENTITY,
     SweepResult,
+    blend,
+    configured,
+    is_identity,
     records_metrics,
+    setting_label,
     sweep_fixed_settings,
 )
 
@@ -196,3 +203,96 @@ def test_search_grid_arguments_default_to_the_search_grid():
     help_text = ' '.join(parser.format_help().split())
     assert 'clip limits of the validation grid search (default: 1 2 4 8 16 32)' in help_text
     assert 'grid sizes of the validation grid search (default: 4 8 16)' in help_text
+
+
+def identity_best_sweep() -> tuple[SweepResult, dict[str, str]]:
+    """:func:`two_kinds_sweep` plus identity, which finds every lesion of both kinds."""
+    sweep, profiles = two_kinds_sweep()
+    names = [r['img_id'] for r in sweep.records[A]]
+    records = {IDENTITY: [record(n, True, score=0.5) for n in names], **sweep.records}
+    return SweepResult([IDENTITY, *sweep.settings], records, ('lesion',), 'val', 0.0), profiles
+
+
+def test_identity_in_the_grid_is_tuned_when_it_is_best_and_lifts_the_oracle():
+    sweep, profiles = identity_best_sweep()
+    grid = sweep.settings[1:]
+    assert best_setting(search_table(sweep)) == IDENTITY
+    assert best_setting(search_table(sweep.subset(grid))) != IDENTITY
+    choices = per_profile_settings(sweep, profiles, fallback=C, min_slices=3)
+    assert {tuple(c['setting']) for c in choices.values()} == {IDENTITY}
+    with_id, without = oracle_choice(sweep), oracle_choice(sweep.subset(grid))
+    assert (with_id['chosen_ap'] >= without['chosen_ap']).all()
+    # Identity comes first: it wins the ties with A and B.
+    assert set(with_id['settings']) == {IDENTITY}
+    summary = oracle_summary(sweep, with_id)
+    assert summary['chosen_settings'] == [
+        {'clip_limit': 0.0, 'grid_size': 0.0, 'num_slices': 12, 'label': 'identity'}
+    ]
+
+
+def test_blend_and_the_preprocessor_settings():
+    from mmlesion.models.data_preprocessors import AdaptiveCLAHEPreprocessor
+
+    x = [torch.rand(3, 32, 32) * 255]
+    e = [torch.rand(3, 32, 32) * 255]
+    assert blend(x, e, 0.0)[0] is x[0] and blend(x, e, 1.0)[0] is e[0]
+    assert torch.allclose(blend(x, e, 0.25)[0], 0.75 * x[0] + 0.25 * e[0])
+    with pytest.raises(ValueError, match=r'\[0, 1\]'):
+        blend(x, e, 1.5)
+    pre = AdaptiveCLAHEPreprocessor(mode='identity', regressor=None)
+    with configured(pre, (2.0, 8.0)):
+        full = pre.enhance(x)[0][0]
+    with configured(pre, (2.0, 8.0, 0.5)):
+        half = pre.enhance(x)[0][0]
+    with configured(pre, IDENTITY):
+        same = pre.enhance(x)[0][0]
+    assert torch.allclose(half, x[0] + 0.5 * (full - x[0]), atol=1e-4)
+    assert same is x[0] and not torch.allclose(full, x[0])
+    assert pre.mode == 'identity' and 'enhance' not in vars(pre)  # restored
+    assert [setting_label(s) for s in (IDENTITY, (2.0, 8.0), (2.0, 8.0, 0.25))] == [
+        'identity',
+        '(2, 8)',
+        '(2, 8) alpha 0.25',
+    ]
+    assert is_identity((2.0, 8.0, 0.0)) and not is_identity((2.0, 8.0))
+
+
+def test_baselines_stage_with_every_option_on_the_tiny_data(trained_detector, data_root, tmp_path):
+    from projects.enhancement_benchmark.benchmark.baselines import (
+        SelectionOptions,
+        fixed_setting_baselines,
+    )
+
+    common = dict(
+        config=str(DEMO_CONFIGS / 'baselines' / 'glcae_fixed_synth.py'),
+        detector_checkpoint=trained_detector,
+        cfg_options=enhancer_options(data_root, trained_detector),
+        data_root=data_root,
+        clips=(2.0, 16.0),
+        grids=(8.0,),
+        min_slices=1,
+    )
+    plain = fixed_setting_baselines(out_dir=tmp_path / 'plain', **common)
+    options = SelectionOptions(
+        include_identity=True, alphas=(0.0, 0.5, 1.0), null_copies=3, crossfit_shift=2
+    )
+    full = fixed_setting_baselines(out_dir=tmp_path / 'full', options=options, **common)
+    new = {'glcae_tuned_id', 'glcae_per_profile_id', 'oracle_id', 'oracle_null'}
+    assert set(full['test']) == set(plain['test']) | new | {'oracle_crossfit'}
+    # Without the option nothing changes: the old methods' numbers are the same.
+    for name, metrics in plain['test'].items():
+        assert full['test'][name] == pytest.approx(metrics, nan_ok=True)
+    assert full['search_val'] == plain['search_val']
+    # alpha 0 is the detector alone, alpha 1 the tuned setting.
+    rows = {r['alpha']: r for r in full['alpha_sweep']['test']}
+    assert rows[0.0]['map'] == pytest.approx(full['identity_test']['map'])
+    tuned_row = next(
+        r for r in full['search_test'] if [r['clip_limit'], r['grid_size']] == full['tuned_setting']
+    )
+    assert rows[1.0]['map'] == pytest.approx(tuned_row['map'])
+    null = full['null_oracle']
+    assert null['margin_slice_ap'] >= 0 and len(null['copies']) == 3
+    assert {'pooled_map_std', 'slice_ap_std'} <= set(null['copies_spread'])
+    assert 0.0 <= full['crossfit']['agreement_with_oracle'] <= 1.0
+    with open(full['records'], 'rb') as f:
+        assert set(pickle.load(f)) == set(full['test'])
