@@ -128,7 +128,7 @@ def train_policy(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(index)
+            total += float(loss.detach()) * len(index)
         scores = evaluate_policy(policy, select_images, select_losses, batch_size)
         history.append({'epoch': epoch, 'train_loss': total / len(images), **scores})
         if scores['chosen_loss'] < best_loss:
