@@ -35,9 +35,7 @@ def test_gradient_has_the_closed_form_and_ignores_a_per_image_offset():
     expected = pi * (losses - (pi * losses).sum(dim=1, keepdim=True))
     torch.testing.assert_close(gradient, expected)
     shifted = losses + torch.tensor([[5.0], [-2.0], [100.0]], dtype=torch.float64)
-    (gradient_shifted,) = torch.autograd.grad(
-        expected_setting_loss(logits, shifted, 'sum'), logits
-    )
+    (gradient_shifted,) = torch.autograd.grad(expected_setting_loss(logits, shifted, 'sum'), logits)
     torch.testing.assert_close(gradient_shifted, gradient)
 
 

@@ -35,11 +35,12 @@ def test_input_holds_the_chosen_channels_and_the_local_std_at_full_resolution():
     assert resized.shape == (2, 1, 16, 16)
 
 
-def test_local_std_is_the_neighbourhood_standard_deviation():
+def test_local_std_measures_the_noise_level_in_float32():
     generator = torch.Generator().manual_seed(2)
-    x = torch.rand(1, 1, 9, 9, generator=generator, dtype=torch.float64)
-    expected = x[0, 0, 2:7, 2:7].std(unbiased=False)
-    assert local_std(x, 5)[0, 0, 4, 4].item() == pytest.approx(expected.item())
+    for sigma in (0.01, 0.1):
+        x = 0.7 + sigma * torch.randn(1, 1, 64, 64, generator=generator)
+        level = local_std(x, 5)[..., 8:-8, 8:-8].mean().item()
+        assert level == pytest.approx(sigma * (1 - 1 / 25) ** 0.5, rel=0.05)
     assert torch.all(local_std(torch.full((1, 1, 8, 8), 0.3), 3) < 1e-7)
 
 

@@ -46,16 +46,17 @@ def setting_label(setting: EnhancementSetting) -> str:
 
 
 def local_std(x: torch.Tensor, window: int) -> torch.Tensor:
-    """``(B, 1, H, W)`` standard deviation of ``x`` ``(B, 1, H, W)`` over each pixel's
-    ``window × window`` neighbourhood (shrunk at the borders), in ``x``'s dtype.
+    """``(B, 1, H, W)`` local deviation of ``x`` ``(B, 1, H, W)``: the root mean square, over
+    each pixel's ``window × window`` neighbourhood (shrunk at the borders), of ``x`` minus its
+    own local mean. On a flat region with noise it is the noise's standard deviation (times
+    ``sqrt(1 − 1/window²)``); at an edge it grows with the edge.
 
-    Computed as ``E[x²] − E[x]²`` in float64: in float32 that difference loses the noise of a
-    clean slice (a standard deviation of about 0.01 in [0, 1]) to rounding of about 1e-4."""
+    The residual is formed first, so the result keeps a clean slice's noise (a standard
+    deviation of about 0.01 in [0, 1]) in float32, where ``E[x²] − E[x]²`` would lose it to
+    rounding."""
     pool = dict(kernel_size=window, stride=1, padding=window // 2, count_include_pad=False)
-    x64 = x.double()
-    mean = F.avg_pool2d(x64, **pool)
-    square = F.avg_pool2d(x64 * x64, **pool)
-    return (square - mean * mean).clamp_min(0).sqrt().to(x.dtype)
+    residual = x - F.avg_pool2d(x, **pool)
+    return F.avg_pool2d(residual * residual, **pool).sqrt()
 
 
 @MODELS.register_module()
