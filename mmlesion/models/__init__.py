@@ -1,7 +1,8 @@
-from .data_preprocessors import AdaptiveCLAHEPreprocessor
+from .data_preprocessors import AdaptiveCLAHEPreprocessor, PolicyEnhancementPreprocessor
 from .detectors import FrozenDetectorEnhancer
 from .layers import GatherRoIAlign, gather_roi_align
-from .regressors import CLAHEParamRegressor
+from .losses import expected_setting_loss
+from .regressors import CLAHEParamRegressor, SettingPolicy
 from .roi_extractors import RegisteredLayerRoIExtractor
 
 __all__ = [
@@ -9,6 +10,9 @@ __all__ = [
     'CLAHEParamRegressor',
     'FrozenDetectorEnhancer',
     'GatherRoIAlign',
+    'PolicyEnhancementPreprocessor',
     'RegisteredLayerRoIExtractor',
+    'SettingPolicy',
+    'expected_setting_loss',
     'gather_roi_align',
 ]

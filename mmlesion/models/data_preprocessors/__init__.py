@@ -1,3 +1,4 @@
 from .adaptive_clahe_preprocessor import AdaptiveCLAHEPreprocessor
+from .policy_enhancement_preprocessor import PolicyEnhancementPreprocessor
 
-__all__ = ['AdaptiveCLAHEPreprocessor']
+__all__ = ['AdaptiveCLAHEPreprocessor', 'PolicyEnhancementPreprocessor']
