@@ -369,7 +369,7 @@ def test_outputs_do_not_depend_on_the_input_name(detector, tmp_path):
 
 def test_weights_from_synthetic_data_are_flagged(detector, tmp_path, mmengine_log):
     from mmlesion.datasets.synthetic import SIDECAR_NAME
-    from mmlesion.utils.data_provenance import describe_training_data
+    from mmlesion.datasets.provenance import describe_training_data
 
     synthetic_root, real_root = tmp_path / 'synthetic', tmp_path / 'real'
     for root in (synthetic_root, real_root):

@@ -18,6 +18,7 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
+from mmlesion.datasets.provenance import training_data_of
 from mmlesion.models.detectors.frozen_detector_enhancer import (
     DETECTOR_CHECKPOINT_NONE_WARNING,
     NORMALISATION_AND_PADDING,
@@ -26,7 +27,6 @@ from mmlesion.models.regressors import enhancer_preprocessor_config
 from mmlesion.models.regressors.regressor_checkpoint import REGRESSOR_PREFIX
 from mmlesion.utils.atomic_write import atomic_write_json
 from mmlesion.utils.checkpoint_loading import read_checkpoint, state_dict_of
-from mmlesion.utils.data_provenance import training_data_of
 
 from .ct_volume import CTVolume, Spacing, fill_non_finite
 from .dicom_reader import Rescale

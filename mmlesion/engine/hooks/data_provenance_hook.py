@@ -5,14 +5,14 @@ from __future__ import annotations
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmlesion.utils.data_provenance import TRAINING_DATA_KEY, describe_training_data
+from mmlesion.datasets.provenance import TRAINING_DATA_KEY, describe_training_data
 
 
 @HOOKS.register_module()
 class DataProvenanceHook(Hook):
     """Write ``checkpoint['meta']['training_data']`` before each checkpoint is saved.
 
-    The value is :func:`~mmlesion.utils.data_provenance.describe_training_data` of the run's
+    The value is :func:`~mmlesion.datasets.provenance.describe_training_data` of the run's
     ``train_dataloader.dataset`` config: the dataset type, its absolute ``data_root`` and
     ``ann_file``, and ``synthetic`` (True when the data root holds the synthetic generator's
     sidecar). :class:`~mmlesion.apis.LesionInferencer` reads it and warns on synthetic-only

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from .synthetic import SIDECAR_NAME
+
 #: The key of ``checkpoint['meta']`` that holds the training data's description.
 TRAINING_DATA_KEY = 'training_data'
 
@@ -17,8 +19,6 @@ TRAINING_DATA_KEY = 'training_data'
 def is_synthetic_data_root(data_root: str | Path | None) -> bool:
     """Whether ``data_root`` holds a data set made by the synthetic generator (it writes the
     ``synthetic_acquisition.csv`` sidecar beside ``DL_info.csv``; the real release has none)."""
-    from mmlesion.datasets.synthetic import SIDECAR_NAME
-
     return data_root is not None and (Path(data_root) / SIDECAR_NAME).is_file()
 
 
