@@ -19,6 +19,8 @@ METHOD_LABELS = {
     'oracle_id': 'oracle per slice, identity included (upper bound)',
     'oracle_crossfit': 'oracle chosen on a shifted copy (cross-fit)',
     'oracle_null': 'null oracle: shifted copies, no enhancement',
+    'learned_gated': 'learned GLCAE with a blend gate',
+    'policy': 'setting policy (identity or a GLCAE setting per image)',
     'tta': 'detector alone + test-time augmentation',
 }
 #: Suffix and label suffix of the methods in front of the detector trained without RandomGLCAE.

@@ -15,16 +15,28 @@ The benchmark also enables (:class:`DemoSettings` flags):
 - ``baselines``: ``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of each detector
   (a validation grid search and a test sweep, :mod:`.fixed_setting_search`, :mod:`.oracle`);
   with ``selection`` also ``glcae_tuned_id``, ``glcae_per_profile_id``, ``oracle_id``, the alpha
-  sweep, ``oracle_null`` and ``oracle_crossfit`` (:class:`~.baselines.SelectionOptions`).
+  sweep, ``oracle_null`` and ``oracle_crossfit`` (:class:`~.baselines.SelectionOptions`);
+- ``gated``: the enhancer with a blend gate (``gated_config``) trained in front of each
+  detector and tested (``learned_gated``; ``enhancer_gated`` stage);
+- ``policy``: the setting policy (``policy_config``): the detector's per-slice loss tables over
+  its K settings, the policy trained from them (:mod:`.policy_training`), tested, and its
+  choices on the test slices (:mod:`.policy_report`) (``policy``; ``policy`` stage);
+- ``tta``: the detector alone under test-time augmentation (``tta``; ``tta`` stage), by
+  ``benchmark/tta.py``'s ``evaluate_tta``.
+
+Each of the last three also runs in front of the detector without RandomGLCAE when ``noaug`` is
+on (stages and methods ``*_noaug``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from tqdm import tqdm
 
@@ -50,9 +62,18 @@ STAGES = (
     'evaluation_noaug',
     'baselines',
     'baselines_noaug',
+    'enhancer_gated',
+    'enhancer_gated_noaug',
+    'policy',
+    'policy_noaug',
+    'tta',
+    'tta_noaug',
     'statistics',
     'report',
 )
+#: The optional stages that each test one more method in front of each detector (``*_noaug``:
+#: in front of the detector without RandomGLCAE).
+ONE_METHOD_STAGES = ('enhancer_gated', 'policy', 'tta')
 #: The stages whose outputs each stage reads: when one of them runs, so does the stage.
 DEPENDS: dict[str, tuple[str, ...]] = {
     'data': (),
@@ -64,7 +85,16 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     'evaluation_noaug': ('detector_noaug', 'enhancer_noaug'),
     'baselines': ('detector',),
     'baselines_noaug': ('detector_noaug',),
-    'statistics': ('evaluation', 'evaluation_noaug', 'baselines', 'baselines_noaug'),
+    **{stage: ('detector',) for stage in ONE_METHOD_STAGES},
+    **{stage + NOAUG_SUFFIX: ('detector_noaug',) for stage in ONE_METHOD_STAGES},
+    'statistics': (
+        'evaluation',
+        'evaluation_noaug',
+        'baselines',
+        'baselines_noaug',
+        *ONE_METHOD_STAGES,
+        *(stage + NOAUG_SUFFIX for stage in ONE_METHOD_STAGES),
+    ),
     'report': STAGES[:-1],
 }
 
@@ -103,16 +133,31 @@ class DemoSettings:
     #: The baselines stage's optional candidates and measurements (keys of
     #: :class:`~.baselines.SelectionOptions`); empty: the three baselines only.
     selection: dict = field(default_factory=dict)
+    gated: bool = False
+    policy: bool = False
+    tta: bool = False
+    #: None: the preset has no such config; the stage is skipped.
+    gated_config: str | None = 'configs/demo/enhancer_r18-w16_6e_synth_gated.py'
+    policy_config: str | None = f'{PROJECT_CONFIGS}/policy/enhancer_r18-w16_synth_policy.py'
+    #: ``--cfg-options`` of the policy's loss tables, training and test (beside the data's).
+    policy_options: dict = field(default_factory=dict)
 
     def enabled_stages(self) -> tuple[str, ...]:
         """The stages this configuration runs, in order."""
         skipped = set()
         if not self.noaug or self.noaug_detector_config is None:
-            skipped |= {'detector_noaug', 'enhancer_noaug', 'evaluation_noaug', 'baselines_noaug'}
+            skipped |= {stage for stage in STAGES if stage.endswith(NOAUG_SUFFIX)}
         if not self.noaug_enhancer:
             skipped.add('enhancer_noaug')
         if not self.baselines:
             skipped |= {'baselines', 'baselines_noaug'}
+        for stage, on in (
+            ('enhancer_gated', self.gated and self.gated_config is not None),
+            ('policy', self.policy and self.policy_config is not None),
+            ('tta', self.tta),
+        ):
+            if not on:
+                skipped |= {stage, stage + NOAUG_SUFFIX}
         return tuple(stage for stage in STAGES if stage not in skipped)
 
     @classmethod
@@ -140,6 +185,8 @@ PRESETS: dict[str, dict] = {
         'glcae_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/glcae_fixed_synth512.py',
         'clahe_fixed_config': f'{PROJECT_CONFIGS}/gpu/baselines/clahe_fixed_synth512.py',
         'noaug_detector_config': None,  # not written for the GPU preset
+        'gated_config': None,
+        'policy_config': None,
         'data_workers': 16,
     },
 }
@@ -225,6 +272,8 @@ class DemoPipeline:
     def run(self) -> dict:
         total_start = time.perf_counter()
         enabled = self.settings.enabled_stages()
+        if 'tta' in enabled:
+            tta_module()  # a missing module fails now, not after hours of training
         out: dict[str, dict] = {}
         out['data'] = self._stage('data', self.generate_data)
         out['detector'] = self._stage('detector', self.train_detector)
@@ -252,6 +301,20 @@ class DemoPipeline:
             out['baselines_noaug'] = self._stage(
                 'baselines_noaug', lambda: self.baselines(noaug, NOAUG_SUFFIX), self._selection()
             )
+        runs = {
+            'enhancer_gated': self.train_gated,
+            'policy': self.train_policy,
+            'tta': self.evaluate_tta,
+        }
+        for stage, run in runs.items():
+            for suffix in ('', NOAUG_SUFFIX):
+                if stage + suffix not in enabled:
+                    continue
+                checkpoint = out['detector' + suffix]['checkpoint']
+                out[stage + suffix] = self._stage(
+                    stage + suffix,
+                    lambda run=run, checkpoint=checkpoint, suffix=suffix: run(checkpoint, suffix),
+                )
         out['statistics'] = self._stage('statistics', lambda: self.statistics(out))
         report = self._stage('report', lambda: self.report(out))
         report['total_s'] = round(time.perf_counter() - total_start, 1)
@@ -361,6 +424,111 @@ class DemoPipeline:
             detector_checkpoint, enhancer_checkpoint, NOAUG_SUFFIX, val_baselines=False
         )
 
+    def _test_method(
+        self, name: str, config: str, checkpoint: str, options: dict, stage: str
+    ) -> dict:
+        """One method's test metrics, its predictions dumped into ``<stage>/`` and its
+        metrics by acquisition profile: a stage record's ``test``, ``predictions``,
+        ``profiles``."""
+        out_dir = self.work_dir / stage
+        dump = str(out_dir / f'predictions_{name}.pkl')
+        metrics = train_and_test.test(
+            config, checkpoint, str(out_dir / 'test'), options, out=dump, desc=f'{name} (test)'
+        )
+        return self._method_record(name, metrics, dump)
+
+    def _method_record(self, name: str, metrics: dict, dump: str) -> dict:
+        """``test``, ``predictions`` and ``profiles`` of a stage that tested one method."""
+        s = self.settings
+        return {
+            'test': {name: {k: float(v) for k, v in metrics.items()}},
+            'predictions': {name: dump},
+            'profiles': metrics_by_profile(
+                s.identity_config,
+                {**self._data_options(), 'model.data_preprocessor.regressor': None},
+                s.data_root,
+                {name: dump},
+            ),
+        }
+
+    def train_gated(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """The enhancer with a blend gate trained in front of one detector and tested
+        (``learned_gated``)."""
+        s = self.settings
+        stage = 'enhancer_gated' + suffix
+        options = {**self._data_options(), **s.enhancer_options}
+        trained = self._train(
+            s.gated_config, stage, {**options, 'model.detector_checkpoint': detector_checkpoint}
+        )
+        tested = self._test_method(
+            'learned_gated' + suffix, s.gated_config, trained['checkpoint'], options, stage
+        )
+        return {**trained, **tested}
+
+    def train_policy(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """The setting policy of one detector: loss tables, training, test (``policy``) and
+        its choices on the test slices (``choices``, :func:`~.policy_report.policy_choice_report`).
+
+        The loss tables in ``<stage>/`` are reused when the stage goes on after an
+        interruption, and deleted when it starts over (``force``, a new detector).
+        """
+        from mmlesion.utils.safe_pickle import load_predictions
+
+        from .acquisition_profiles import acquisition_profiles
+        from .policy_report import policy_choice_report
+        from .policy_training import train_policy_from_config
+
+        s = self.settings
+        stage = 'policy' + suffix
+        work_dir = self.work_dir / stage
+        if self._redo(stage):
+            for table in work_dir.glob('loss_table_*.npz'):
+                table.unlink()
+        options = {**self._data_options(), **s.policy_options}
+        summary = train_policy_from_config(
+            s.policy_config, detector_checkpoint, work_dir, options, seed=s.seed
+        )
+        checkpoint = str(work_dir / 'policy.pth')
+        name = 'policy' + suffix
+        tested = self._test_method(
+            name,
+            s.policy_config,
+            checkpoint,
+            {**options, 'model.detector_checkpoint': detector_checkpoint},
+            stage,
+        )
+        with open(tested['predictions'][name], 'rb') as f:
+            predictions = load_predictions(f)
+        return {
+            'checkpoint': checkpoint,
+            **tested,
+            'choices': policy_choice_report(predictions, acquisition_profiles(s.data_root)),
+            'training': {k: v for k, v in summary.items() if k != 'history'},
+        }
+
+    def evaluate_tta(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """The detector alone under test-time augmentation (``tta``), by
+        ``benchmark/tta.py``'s ``evaluate_tta`` (its ``metrics`` and its timing: seconds per
+        image, views per slice)."""
+        s = self.settings
+        stage = 'tta' + suffix
+        name = 'tta' + suffix
+        out_dir = self.work_dir / stage
+        dump = str(out_dir / f'predictions_{name}.pkl')
+        result = tta_module().evaluate_tta(
+            config=s.noaug_detector_config if suffix else s.detector_config,
+            checkpoint=detector_checkpoint,
+            data_root=s.data_root,
+            work_dir=str(out_dir / 'test'),
+            cfg_options=self._data_options(),
+            out=dump,
+            desc=name,
+        )
+        return {
+            **self._method_record(name, result['metrics'], dump),
+            'timing': {k: v for k, v in result.items() if k != 'metrics'},
+        }
+
     def baselines(self, detector_checkpoint: str, suffix: str = '') -> dict:
         """``glcae_tuned``, ``glcae_per_profile`` and ``oracle`` in front of one detector."""
         from .baselines import SelectionOptions, fixed_setting_baselines
@@ -389,12 +557,11 @@ class DemoPipeline:
 
         s = self.settings
         predictions = {}
+        for stage in stages.values():
+            predictions.update(stage.get('predictions', {}))
         for suffix in ('', NOAUG_SUFFIX):
             stage = stages.get('evaluation' + suffix)
-            if stage is None:
-                continue
-            if 'predictions' in stage:
-                predictions.update(stage['predictions'])
+            if stage is None or 'predictions' in stage:
                 continue
             # An evaluation stage finished by an older version did not record its dumps.
             for name, _, _ in METHODS:
@@ -415,3 +582,26 @@ class DemoPipeline:
         from .demo_report import write_report
 
         return write_report(self.work_dir, self.settings, stages)
+
+
+#: The module of the ``tta`` stage (written apart from this one).
+TTA_MODULE = f'{__package__}.tta'
+
+
+def tta_module() -> ModuleType:
+    """``benchmark/tta.py``, imported when the ``tta`` stage runs.
+
+    Raises:
+        ModuleNotFoundError: this checkout has no such module.
+    """
+    try:
+        return importlib.import_module(TTA_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != TTA_MODULE:
+            raise
+        raise ModuleNotFoundError(
+            f'the tta stage needs {TTA_MODULE} (projects/enhancement_benchmark/benchmark/tta.py '
+            'with evaluate_tta), which this checkout lacks: turn the stage off (run_demo.py '
+            'without --tta, synthetic_benchmark.py --no-tta)',
+            name=TTA_MODULE,
+        ) from error

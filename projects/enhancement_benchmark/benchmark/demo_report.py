@@ -10,7 +10,8 @@ import numpy as np
 from mmlesion.utils import atomic_write_json, atomic_write_text
 from mmlesion.utils.safe_pickle import load_predictions
 
-from .compared_methods import method_label, ordered_methods
+from .compared_methods import NOAUG_SUFFIX, method_label, ordered_methods
+from .demo import ONE_METHOD_STAGES
 from .machine_description import machine_description
 
 #: (metric key without prefix, column title) of the comparison table, values in percent.
@@ -133,12 +134,32 @@ def _example_panels(work_dir: Path, settings, limit: int):
     return panels
 
 
+#: The stages that test methods, each holding ``test`` and ``profiles`` by method name.
+METHOD_STAGES = tuple(
+    stage + suffix
+    for suffix in ('', NOAUG_SUFFIX)
+    for stage in ('evaluation', 'baselines', *ONE_METHOD_STAGES)
+)
+
+
 def _merged(stages: dict[str, dict], key: str) -> dict:
-    """``stages[*][key]`` of the evaluation and baseline stages merged, in table order."""
+    """``stages[*][key]`` of the stages that test methods merged, in table order."""
     merged: dict = {}
-    for stage in ('evaluation', 'baselines', 'evaluation_noaug', 'baselines_noaug'):
+    for stage in METHOD_STAGES:
         merged.update(stages.get(stage, {}).get(key, {}))
     return {name: merged[name] for name in ordered_methods(merged)}
+
+
+def _by_method(stages: dict[str, dict], stage: str, key: str) -> dict:
+    """``{method: stages[stage + suffix][key]}`` for both detectors, where the stage ran
+    (the method a stage tests is its one ``test`` entry)."""
+    out = {}
+    for suffix in ('', NOAUG_SUFFIX):
+        record = stages.get(stage + suffix)
+        if record and key in record:
+            (method,) = record['test']
+            out[method] = record[key]
+    return out
 
 
 #: The baselines stage's outputs of its selection options (:mod:`.baselines`).
@@ -193,6 +214,23 @@ def bootstrap_table(bootstrap: dict) -> str:
     return '\n'.join(lines)
 
 
+def _policy_and_tta_lines(results: dict) -> list[str]:
+    """Markdown lines on the setting policies' choices and the test-time augmentation's time
+    (none when those stages did not run)."""
+    from .policy_report import choice_summary
+
+    lines = [
+        f'{method_label(name)}: {choice_summary(choices)}.'
+        for name, choices in results['policy_choices'].items()
+    ]
+    lines += [
+        f'{method_label(name)}: {timing["seconds_per_image"] * 1000:.1f} ms/img.'
+        for name, timing in results['tta_timing'].items()
+        if 'seconds_per_image' in timing
+    ]
+    return [line for pair in zip(lines, [''] * len(lines), strict=True) for line in pair]
+
+
 def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
     """Write ``results.md``, ``results.json``, ``enhancer_curves.png`` and
     ``enhancement_examples.png`` into ``work_dir``; print the table; return the JSON.
@@ -243,12 +281,25 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
         'baselines': baseline_summary(stages),
         'bootstrap': statistics.get('bootstrap', {}),
         'learned_parameters_by_profile': statistics.get('learned_parameters_by_profile', {}),
+        'predictions': _merged(stages, 'predictions'),
+        'policy_choices': _by_method(stages, 'policy', 'choices'),
+        'policy_training': _by_method(stages, 'policy', 'training'),
+        'tta_timing': _by_method(stages, 'tta', 'timing'),
         'stage_seconds': {
             stage: record.get('elapsed_s') for stage, record in stages.items() if stage != 'report'
         },
         'checkpoints': {
             stage: stages[stage]['checkpoint']
-            for stage in ('detector', 'enhancer', 'detector_noaug', 'enhancer_noaug')
+            for stage in (
+                'detector',
+                'enhancer',
+                'detector_noaug',
+                'enhancer_noaug',
+                'enhancer_gated',
+                'enhancer_gated_noaug',
+                'policy',
+                'policy_noaug',
+            )
             if stage in stages
         },
     }
@@ -276,6 +327,7 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
             '',
             bootstrap_table(results['bootstrap']),
             '',
+            *_policy_and_tta_lines(results),
             f'Inference ({timing["device"]}, batch {timing["batch_size"]}): detector alone '
             f'{timing["detector_img_per_s"]:.1f} img/s, with the learned enhancer '
             f'{timing["enhanced_img_per_s"]:.1f} img/s; enhancement '

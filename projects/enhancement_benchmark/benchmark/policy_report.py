@@ -79,3 +79,17 @@ def policy_choice_report(predictions: Sequence[Mapping], profiles: Mapping[str, 
         'by_profile': by_profile,
         'profile_information': profile_information(choices, labels),
     }
+
+
+def choice_summary(report: Mapping) -> str:
+    """One line of a :func:`policy_choice_report`: the share off the most common setting, the
+    most common setting per profile (its share) and the profile information."""
+    profiles = ', '.join(
+        f'{profile} {group["most_common"]} ({100 * group["share_of_most_common"]:.0f} %)'
+        for profile, group in report['by_profile'].items()
+    )
+    return (
+        f'{100 * report["share_off_most_common"]:.1f} % of {report["num_slices"]} test slices '
+        f'off the most common setting ({report["most_common"]}); most common by profile: '
+        f'{profiles}; profile information {report["profile_information"]:.2f}'
+    )

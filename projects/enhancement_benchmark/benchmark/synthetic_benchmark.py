@@ -2,15 +2,17 @@
 
 Every seed is a whole main job (:class:`~.demo.DemoPipeline`): its own synthetic data set,
 detector and enhancer; the benchmark also enables the main job's optional stages (a second
-detector trained without RandomGLCAE with its own enhancer, and the validation-tuned baselines
-and the oracle in front of both detectors). The ablations (the paper's Table 4) retrain only the
-enhancer, one changed field each, in front of the first seed's frozen detector. Results are
-collected in the ``docs/results/synthetic_benchmark.json`` format.
+detector trained without RandomGLCAE with its own enhancer; the validation-tuned baselines,
+the oracles and the per-image-signal measurements; the gated enhancer, the setting policy and
+test-time augmentation; each in front of both detectors). The ablations (the paper's Table 4)
+retrain only the enhancer, one changed field each, in front of the first seed's frozen detector.
+Results are collected in the ``docs/results/synthetic_benchmark.json`` format.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from mmlesion.utils.safe_pickle import load_predictions
 
 from . import train_and_test
 from .baselines import ALPHAS
-from .compared_methods import method_label, ordered_methods
+from .compared_methods import NOAUG_SUFFIX, method_label, ordered_methods
 from .demo import DemoPipeline, DemoSettings
 from .machine_description import machine_description
 
@@ -73,6 +75,9 @@ class BenchmarkSettings:
     baselines: bool = True
     #: The baselines stage's per-image-signal measurements (issue 29), for every seed.
     selection: dict = field(default_factory=lambda: dict(SELECTION))
+    gated: bool = True
+    policy: bool = True
+    tta: bool = True
 
     def seed_settings(self, seed: int) -> DemoSettings:
         stages = {
@@ -80,6 +85,9 @@ class BenchmarkSettings:
             'noaug_enhancer': self.noaug and self.noaug_enhancer,
             'baselines': self.baselines,
             'selection': self.selection,
+            'gated': self.gated,
+            'policy': self.policy,
+            'tta': self.tta,
         }
         if seed == self.demo.seed:
             return replace(self.demo, **stages)
@@ -98,11 +106,15 @@ def _percent(metrics: dict[str, dict[str, float]], key: str) -> dict[str, float]
 
 def learned_parameter_stats(predictions_file: str | Path) -> dict:
     """Mean, standard deviation, min and max over the test slices of the clip limit and grid
-    size the learned enhancer chose: how image-specific its choice is."""
+    size the learned enhancer chose, and with a blend gate its ``alpha`` (0: the slice left as
+    it is, 1: fully enhanced): how image-specific its choice is."""
     with open(predictions_file, 'rb') as f:
         predictions = load_predictions(f)
     stats = {}
-    for key, name in (('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')):
+    keys = [('clahe_clip_limit', 'clip_limit'), ('clahe_grid_size', 'grid_size')]
+    if predictions and predictions[0].get('clahe_alpha') is not None:
+        keys.append(('clahe_alpha', 'alpha'))
+    for key, name in keys:
         values = np.array([p[key] for p in predictions], dtype=np.float64)
         stats[name] = {
             'mean': float(values.mean()),
@@ -133,9 +145,16 @@ def seed_record(settings: DemoSettings, report: dict) -> dict:
             learned_parameter_stats(predictions) if predictions.is_file() else None
         ),
         'learned_parameters_by_profile': report.get('learned_parameters_by_profile', {}),
+        'gated_parameters': {
+            name: learned_parameter_stats(path)
+            for name, path in report.get('predictions', {}).items()
+            if name in ('learned_gated', 'learned_gated' + NOAUG_SUFFIX) and Path(path).is_file()
+        },
+        'policy_choices': report.get('policy_choices', {}),
         'bootstrap': report.get('bootstrap', {}),
         'baselines': report.get('baselines', {}),
         'timings': report['timing'],
+        'tta_timing': report.get('tta_timing', {}),
         'stage_seconds': report['stage_seconds'],
         'data': {
             'num_patients': settings.num_patients,
@@ -257,6 +276,194 @@ def claim_reading(runs_: list[dict], metric: str = 'map', suffix: str = '') -> s
     return f'{verdict} ({seeds})'
 
 
+#: Issue 29's "never hurts" target: the lower bound of every seed's ``learned_gated - identity``
+#: mAP interval is at least this many percentage points.
+NEVER_HURTS_MAP = -0.5
+#: The oracles whose margins over the detector alone measure the per-image signal: (method,
+#: name in the reading).
+SIGNAL_ORACLES = (
+    ('oracle_null', 'null'),
+    ('oracle_crossfit', 'cross-fit'),
+    ('oracle', 'GLCAE oracle'),
+)
+
+
+def _interval_text(b: dict, metric: str) -> str:
+    return f'{b["point"][metric]:+.2f} [{b[metric][0]:+.2f}, {b[metric][1]:+.2f}]'
+
+
+def signal_margins(runs_: list[dict], metric: str = 'map', suffix: str = '') -> dict:
+    """The mean over seeds of each :data:`SIGNAL_ORACLES` method's margin over the detector
+    alone (``metric``, percentage points); ``None`` for one some seed lacks."""
+    out = {}
+    for method, name in SIGNAL_ORACLES:
+        a, b = method + suffix, 'identity' + suffix
+        have = all(a in r[metric] and b in r[metric] for r in runs_)
+        out[name] = _mean([r[metric][a] - r[metric][b] for r in runs_]) if have else None
+    return out
+
+
+def per_image_reading(runs_: list[dict], metric: str = 'map', suffix: str = '') -> str:
+    """Issue 29's answer on per-image signal, from the seeds' ``policy - glcae_tuned_id``
+    intervals (with the detector ``suffix``).
+
+    "Per-image choice beats the best fixed setting" when the interval lies above 0 on at least
+    one seed and the point estimate is above 0 on at least two thirds of the seeds (2 of 3);
+    otherwise the refutation with the measured margins over the detector alone of the null
+    oracle, the cross-fit oracle and the GLCAE oracle (:func:`signal_margins`).
+    """
+    pair = f'policy{suffix}-glcae_tuned_id{suffix}'
+    intervals = [r.get('bootstrap', {}).get(pair) for r in runs_]
+    if not intervals or any(b is None for b in intervals):
+        return f'no {pair} interval on every seed: no reading'
+    seeds = '; '.join(
+        f'seed {r["seed"]}: {_interval_text(b, metric)}'
+        for r, b in zip(runs_, intervals, strict=True)
+    )
+    above = sum(b[metric][0] > 0 for b in intervals)
+    positive = sum(b['point'][metric] > 0 for b in intervals)
+    if above >= 1 and positive >= math.ceil(2 * len(runs_) / 3):
+        return f'per-image choice beats the best fixed setting here ({pair}: {seeds})'
+    margins = ', '.join(
+        f'{name} {"n/a" if value is None else f"{value:+.2f}"}'
+        for name, value in signal_margins(runs_, metric, suffix).items()
+    )
+    return (
+        f'no per-image signal in this data: {margins} (points over the detector alone, mean '
+        f'of the seeds; {pair}: {seeds})'
+    )
+
+
+def never_hurts_reading(runs_: list[dict], suffix: str = '') -> str:
+    """Whether the gated enhancer meets issue 29's "never hurts" target: the lower bound of
+    the ``learned_gated - identity`` mAP interval (with the detector ``suffix``) is at least
+    :data:`NEVER_HURTS_MAP` on every seed."""
+    pair = f'learned_gated{suffix}-identity{suffix}'
+    intervals = [r.get('bootstrap', {}).get(pair) for r in runs_]
+    if not intervals or any(b is None for b in intervals):
+        return f'no {pair} interval on every seed: no reading'
+    lows = [b['map'][0] for b in intervals]
+    verdict = 'yes' if all(low >= NEVER_HURTS_MAP for low in lows) else 'no'
+    seeds = ', '.join(f'seed {r["seed"]}: {low:+.2f}' for r, low in zip(runs_, lows, strict=True))
+    return (
+        f'{verdict}: lower bound of the {pair} mAP interval ≥ {NEVER_HURTS_MAP} on every '
+        f'seed ({seeds})'
+    )
+
+
+def _detectors(runs_: list[dict], present) -> list[tuple[str, str, str]]:
+    """(suffix, baselines summary key, label) of each detector for which ``present(run,
+    suffix)`` holds on every run."""
+    detectors = (('', 'main', 'main'), (NOAUG_SUFFIX, 'noaug', 'w/o RandomGLCAE'))
+    return [d for d in detectors if all(present(r, d[0]) for r in runs_)]
+
+
+def _signal_tables(runs_: list[dict]) -> list[str]:
+    """Markdown of issue 29's measurements, each table only where every run has its data:
+    the oracles' margins over the detector alone and the spreads, the alpha sweep, the
+    policy's choices, the gated enhancer's alpha and the test-time augmentation's time."""
+    lines: list[str] = []
+
+    def oracles_ran(r, suffix):
+        return any(m + suffix in r['map'] for m in ('oracle_null', 'oracle_crossfit'))
+
+    detectors = _detectors(runs_, oracles_ran)
+    if detectors:
+        lines += [
+            '',
+            'Test mAP of the oracles minus the detector alone (percentage points): the null '
+            'oracle chooses among shifted copies of the unenhanced slice (pure selection), the '
+            "cross-fit oracle chooses each slice's setting on a shifted copy; spread: standard "
+            'deviation of the pooled mAP over the null copies / over the settings.',
+            '',
+            '| seed | detector | null oracle | cross-fit | GLCAE oracle | GLCAE or identity '
+            'oracle | spread copies / settings |',
+            '|---:|---|---:|---:|---:|---:|---:|',
+        ]
+        for r in runs_:
+            for suffix, key, label in detectors:
+                cells = []
+                for method in ('oracle_null', 'oracle_crossfit', 'oracle', 'oracle_id'):
+                    value = r['map'].get(method + suffix)
+                    base = r['map'].get('identity' + suffix)
+                    cells.append('n/a' if None in (value, base) else f'{value - base:+.2f}')
+                null = r.get('baselines', {}).get(key, {}).get('null_oracle')
+                cells.append(
+                    '{:.2f} / {:.2f}'.format(
+                        null['copies_spread']['pooled_map_std'],
+                        null['settings_spread']['pooled_map_std'],
+                    )
+                    if null
+                    else 'n/a'
+                )
+                lines.append(f'| {r["seed"]} | {label} | ' + ' | '.join(cells) + ' |')
+
+    def swept(r, suffix):
+        return 'alpha_sweep' in r.get('baselines', {}).get('noaug' if suffix else 'main', {})
+
+    detectors = _detectors(runs_, swept)
+    if detectors:
+        first = runs_[0]['baselines'][detectors[0][1]]['alpha_sweep']
+        alphas = [row['alpha'] for row in first['test']]
+        lines += [
+            '',
+            'Test mAP of the blend x + α·(GLCAE(x) − x) at the tuned setting (α = 0: the '
+            'detector alone):',
+            '',
+            '| seed | detector | (clip, grid) | ' + ' | '.join(f'α = {a:g}' for a in alphas) + ' |',
+            '|---:|---|---|' + '---:|' * len(alphas),
+        ]
+        for r in runs_:
+            for _, key, label in detectors:
+                sweep = r['baselines'][key]['alpha_sweep']
+                by_alpha = {row['alpha']: row['map'] for row in sweep['test']}
+                cells = [f'{by_alpha[a]:.2f}' if a in by_alpha else 'n/a' for a in alphas]
+                setting = '({:g}, {:g})'.format(*sweep['setting'])
+                lines.append(f'| {r["seed"]} | {label} | {setting} | ' + ' | '.join(cells) + ' |')
+    if all(r.get('policy_choices') for r in runs_):
+        lines += [
+            '',
+            '| seed | policy | test slices off its most common setting | most common '
+            '| most common by profile (share) | profile information |',
+            '|---:|---|---:|---|---|---:|',
+        ]
+        for r in runs_:
+            for name, choices in r['policy_choices'].items():
+                profiles = '; '.join(
+                    f'{p}: {g["most_common"]} ({100 * g["share_of_most_common"]:.0f} %)'
+                    for p, g in choices['by_profile'].items()
+                )
+                lines.append(
+                    f'| {r["seed"]} | {method_label(name)} | '
+                    f'{100 * choices["share_off_most_common"]:.1f} % | {choices["most_common"]} '
+                    f'| {profiles} | {choices["profile_information"]:.2f} |'
+                )
+    if all(r.get('gated_parameters') for r in runs_):
+        lines += ['', '| seed | gated enhancer | α on test slices | clip limit | grid size |']
+        lines.append('|---:|---|---|---|---|')
+        for r in runs_:
+            for name, stats in r['gated_parameters'].items():
+                cells = [
+                    '{mean:.3f} ± {std:.3f} ({min:.3f}–{max:.3f})'.format(**stats[k])
+                    if k in stats
+                    else 'n/a'
+                    for k in ('alpha', 'clip_limit', 'grid_size')
+                ]
+                lines.append(f'| {r["seed"]} | {method_label(name)} | ' + ' | '.join(cells) + ' |')
+    if all(r.get('tta_timing') for r in runs_):
+        times = '; '.join(
+            f'seed {r["seed"]}: '
+            + ', '.join(
+                f'{method_label(name)} {1000 * t["seconds_per_image"]:.1f}'
+                for name, t in r['tta_timing'].items()
+                if 'seconds_per_image' in t
+            )
+            for r in runs_
+        )
+        lines += ['', f'Test-time augmentation, ms per test image: {times}.']
+    return lines
+
+
 def _methods(runs_: list[dict]) -> list[str]:
     """The methods every run has, in table order."""
     common = set.intersection(*(set(r['map']) for r in runs_))
@@ -316,6 +523,14 @@ def benchmark_markdown(result: dict) -> str:
                     f'Reading (mAP{detector}): {claim_reading(runs_, "map", suffix)}.',
                     f'Reading (avg. sens.{detector}): {claim_reading(runs_, "froc_avg", suffix)}.',
                 ]
+            if f'policy{suffix}-glcae_tuned_id{suffix}' in pairs:
+                lines += [
+                    f'Per-image signal (mAP{detector}): {per_image_reading(runs_, "map", suffix)}.',
+                    f'Per-image signal (avg. sens.{detector}): '
+                    f'{per_image_reading(runs_, "froc_avg", suffix)}.',
+                ]
+            if f'learned_gated{suffix}-identity{suffix}' in pairs:
+                lines.append(f'Never hurts{detector}: {never_hurts_reading(runs_, suffix)}.')
     if all(r.get('baselines', {}).get('main') for r in runs_):
         lines += [
             '',
@@ -336,6 +551,7 @@ def benchmark_markdown(result: dict) -> str:
             )
             used = len(main['oracle']['chosen_settings'])
             lines.append(f'| {r["seed"]} | {tuned} | {per_profile} | {used} |')
+    lines += _signal_tables(runs_)
     groups = list(next(iter(runs_[0]['map_by_profile'].values()), {}))
     profile_methods = [m for m in _methods(runs_) if m in runs_[0]['map_by_profile']]
     if groups and profile_methods:

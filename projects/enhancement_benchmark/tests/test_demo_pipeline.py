@@ -3,6 +3,8 @@ test_runner_end_to_end.py and in `make demo`)."""
 
 import json
 
+import pytest
+
 from projects.enhancement_benchmark.benchmark.demo import STAGES, DemoPipeline, DemoSettings
 from projects.enhancement_benchmark.benchmark.demo_report import comparison_table, percent
 
@@ -38,6 +40,18 @@ class RecordingPipeline(DemoPipeline):
         self.ran.append(('baselines' + suffix, detector_checkpoint))
         return {'test': {}}
 
+    def train_gated(self, detector_checkpoint, suffix=''):
+        self.ran.append(('enhancer_gated' + suffix, detector_checkpoint))
+        return {'checkpoint': f'gated{suffix}.pth', 'test': {}}
+
+    def train_policy(self, detector_checkpoint, suffix=''):
+        self.ran.append(('policy' + suffix, detector_checkpoint))
+        return {'checkpoint': f'policy{suffix}.pth', 'test': {}}
+
+    def evaluate_tta(self, detector_checkpoint, suffix=''):
+        self.ran.append(('tta' + suffix, detector_checkpoint))
+        return {'test': {}}
+
     def statistics(self, stages):
         self.ran.append(('statistics', tuple(stages)))
         return {}
@@ -69,19 +83,77 @@ def test_stages_run_in_order_and_pass_their_outputs(tmp_path):
             assert 'elapsed_s' in json.loads(marker.read_text())
 
 
-def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path):
-    settings = DemoSettings(work_dir=str(tmp_path), noaug=True, noaug_enhancer=True, baselines=True)
+def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path, monkeypatch):
+    from projects.enhancement_benchmark.benchmark import demo
+
+    monkeypatch.setattr(demo, 'tta_module', lambda: None)  # benchmark/tta.py is written apart
+    settings = DemoSettings(
+        work_dir=str(tmp_path),
+        noaug=True,
+        noaug_enhancer=True,
+        baselines=True,
+        gated=True,
+        policy=True,
+        tta=True,
+    )
     pipeline = RecordingPipeline(settings)
     pipeline.run()
     assert settings.enabled_stages() == STAGES
-    assert pipeline.ran[4:10] == [
+    assert pipeline.ran[4:16] == [
         'detector_noaug',
         ('enhancer_noaug', 'detector_noaug.pth'),
         ('evaluation_noaug', 'detector_noaug.pth', 'enh_noaug.pth'),
         ('baselines', 'detector.pth'),
         ('baselines_noaug', 'detector_noaug.pth'),
+        ('enhancer_gated', 'detector.pth'),
+        ('enhancer_gated_noaug', 'detector_noaug.pth'),
+        ('policy', 'detector.pth'),
+        ('policy_noaug', 'detector_noaug.pth'),
+        ('tta', 'detector.pth'),
+        ('tta_noaug', 'detector_noaug.pth'),
         ('statistics', STAGES[:-2]),
     ]
+
+
+def test_issue_29_stages_are_off_by_default_and_follow_the_noaug_switch():
+    assert not {'enhancer_gated', 'policy', 'tta'} & set(DemoSettings().enabled_stages())
+    main_only = DemoSettings(gated=True, policy=True, tta=True).enabled_stages()
+    assert {'enhancer_gated', 'policy', 'tta'} <= set(main_only)
+    assert not any(stage.endswith('_noaug') for stage in main_only)
+    # A preset without the configs (the GPU one) skips the gated enhancer and the policy.
+    gpu = DemoSettings.from_preset('paper_gpu', gated=True, policy=True, noaug=True)
+    assert not {'enhancer_gated', 'policy'} & set(gpu.enabled_stages())
+
+
+def test_a_new_detector_reruns_the_issue_29_stages_in_front_of_it(tmp_path):
+    settings = DemoSettings(work_dir=str(tmp_path), gated=True, policy=True)
+    RecordingPipeline(settings).run()
+    (tmp_path / 'detector' / 'stage.json').unlink()
+    again = RecordingPipeline(settings)
+    again.run()
+    assert [r if isinstance(r, str) else r[0] for r in again.ran] == [
+        'detector',
+        'enhancer',
+        'evaluation',
+        'enhancer_gated',
+        'policy',
+        'statistics',
+        'report',
+    ]
+
+
+def test_the_tta_stage_names_its_missing_module(tmp_path, monkeypatch):
+    import sys
+
+    from projects.enhancement_benchmark.benchmark import demo
+
+    monkeypatch.setitem(sys.modules, demo.TTA_MODULE, None)  # as if the file were absent
+    with pytest.raises(ModuleNotFoundError, match=r'benchmark/tta\.py.*--no-tta'):
+        demo.tta_module()
+    pipeline = RecordingPipeline(DemoSettings(work_dir=str(tmp_path), tta=True))
+    with pytest.raises(ModuleNotFoundError, match='evaluate_tta'):
+        pipeline.run()
+    assert pipeline.ran == []  # before any stage
 
 
 def test_finished_stages_are_skipped_on_a_rerun(tmp_path):
@@ -194,3 +266,152 @@ def test_baselines_rerun_when_their_selection_options_change(tmp_path):
     again = RecordingPipeline(settings(include_identity=True, alphas=(0.0, 1.0)))
     again.run()
     assert again.ran == []
+
+
+def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
+    data_root, trained_detector, tmp_path, monkeypatch
+):
+    """The real stage functions on the tiny data set (test-time augmentation stood in for by
+    the detector alone): each tests its method, dumps its predictions, and the statistics stage
+    bootstraps the issue-29 pairs from them."""
+    from types import SimpleNamespace
+
+    from mmlesion.utils.safe_pickle import load_predictions
+    from projects.enhancement_benchmark.benchmark import demo, train_and_test
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import seed_record
+
+    from .conftest import REPO_ROOT, enhancer_options
+
+    options = enhancer_options(data_root, trained_detector)
+    del options['model.detector_checkpoint']  # the stage passes its detector
+    settings = DemoSettings(
+        work_dir=str(tmp_path),
+        data_root=str(data_root),
+        identity_config=str(REPO_ROOT / 'configs/demo/baselines/identity_synth.py'),
+        gated_config=str(REPO_ROOT / DemoSettings.gated_config),
+        policy_config=str(REPO_ROOT / DemoSettings.policy_config),
+        enhancer_options=options,
+        policy_options={
+            **options,
+            'model.data_preprocessor.regressor.settings': [None, (2.0, 8.0), (4.0, 4.0)],
+            'policy_training.epochs': 1,
+            'policy_training.batch_size': 4,
+        },
+        bootstrap_resamples=50,
+    )
+    pipeline = DemoPipeline(settings, log=lambda message: None)
+    identity = pipeline._test_method(
+        'identity',
+        settings.identity_config,
+        trained_detector,
+        {**options, 'model.data_preprocessor.regressor': None},
+        'evaluation',
+    )
+    gated = pipeline.train_gated(trained_detector)
+    policy = pipeline.train_policy(trained_detector)
+    calls = []
+
+    def evaluate_tta(config, checkpoint, data_root, work_dir, cfg_options, out, desc):
+        calls.append((config, checkpoint, desc))
+        test_options = {**options, 'model.data_preprocessor.regressor': None}
+        metrics = train_and_test.test(
+            settings.identity_config, checkpoint, work_dir, test_options, out=out
+        )
+        return {'metrics': metrics, 'seconds_per_image': 0.5, 'num_views': 4}
+
+    monkeypatch.setattr(demo, 'tta_module', lambda: SimpleNamespace(evaluate_tta=evaluate_tta))
+    tta = pipeline.evaluate_tta(trained_detector)
+    assert calls == [(settings.detector_config, trained_detector, 'tta')]
+    assert tta['timing'] == {'seconds_per_image': 0.5, 'num_views': 4}
+    assert set(gated['test']) == {'learned_gated'} and set(policy['test']) == {'policy'}
+    assert 'deeplesion/mAP' in gated['test']['learned_gated']
+    with open(gated['predictions']['learned_gated'], 'rb') as f:
+        assert all('clahe_alpha' in p for p in load_predictions(f))
+    choices = policy['choices']
+    assert choices['num_slices'] > 0 and 0.0 <= choices['share_off_most_common'] < 1.0
+    assert policy['training']['best_epoch'] == 1
+    stages = {'evaluation': identity, 'enhancer_gated': gated, 'policy': policy, 'tta': tta}
+    statistics = pipeline.statistics(stages)
+    pairs = {'learned_gated-identity', 'policy-identity', 'tta-identity'}
+    assert set(statistics['bootstrap']) == pairs
+    report = {
+        'machine': 'cpu',
+        'test': {**identity['test'], **gated['test'], **policy['test'], **tta['test']},
+        'predictions': {**gated['predictions'], **policy['predictions']},
+        'policy_choices': {'policy': choices},
+        'tta_timing': {'tta': tta['timing']},
+        'bootstrap': statistics['bootstrap'],
+        'enhancer_curve': {},
+        'timing': {},
+        'stage_seconds': {},
+    }
+    record = seed_record(settings, report)
+    assert set(record['map']) == {'identity', 'learned_gated', 'policy', 'tta'}
+    assert set(record['liver_map']) == set(record['map'])
+    alpha = record['gated_parameters']['learned_gated']['alpha']
+    assert 0.0 <= alpha['min'] <= alpha['mean'] <= alpha['max'] <= 1.0
+    assert record['policy_choices']['policy'] == choices
+    assert set(record['bootstrap']) == pairs
+    assert record['tta_timing'] == {'tta': tta['timing']}
+
+
+def test_a_policy_stage_that_starts_over_recomputes_its_loss_tables(tmp_path, monkeypatch):
+    from projects.enhancement_benchmark.benchmark import policy_training
+
+    tables = tmp_path / 'policy'
+    tables.mkdir()
+    (tables / 'loss_table_train.npz').write_bytes(b'of an earlier detector')
+    seen = []
+
+    def fake_train(config, detector_checkpoint, work_dir, cfg_options=None, seed=None):
+        seen.append(sorted(p.name for p in work_dir.glob('loss_table_*.npz')))
+        raise RuntimeError('stop after the tables')
+
+    monkeypatch.setattr(policy_training, 'train_policy_from_config', fake_train)
+    resumed = DemoPipeline(DemoSettings(work_dir=str(tmp_path)), log=lambda message: None)
+    with pytest.raises(RuntimeError, match='stop'):
+        resumed.train_policy('detector.pth')
+    forced = DemoPipeline(DemoSettings(work_dir=str(tmp_path), force=True), log=print)
+    with pytest.raises(RuntimeError, match='stop'):
+        forced.train_policy('detector.pth')
+    assert seen == [['loss_table_train.npz'], []]
+
+
+def test_the_report_merges_the_issue_29_stages_methods_choices_and_timing():
+    from projects.enhancement_benchmark.benchmark.demo_report import (
+        _by_method,
+        _merged,
+        _policy_and_tta_lines,
+    )
+
+    choices = {
+        'num_slices': 8,
+        'most_common': 'identity',
+        'share_off_most_common': 0.25,
+        'by_profile': {'noisy': {'most_common': 'clip2_grid8', 'share_of_most_common': 0.5}},
+        'profile_information': 0.3,
+    }
+    stages = {
+        'evaluation': {'test': {'identity': {}}, 'predictions': {'identity': 'i.pkl'}},
+        'policy_noaug': {
+            'test': {'policy_noaug': {}},
+            'predictions': {'policy_noaug': 'p.pkl'},
+            'choices': choices,
+        },
+        'tta': {'test': {'tta': {}}, 'timing': {'seconds_per_image': 0.02}},
+        'enhancer_gated': {'test': {'learned_gated': {}}},
+    }
+    assert list(_merged(stages, 'test')) == ['identity', 'learned_gated', 'tta', 'policy_noaug']
+    assert _merged(stages, 'predictions') == {'identity': 'i.pkl', 'policy_noaug': 'p.pkl'}
+    results = {
+        'policy_choices': _by_method(stages, 'policy', 'choices'),
+        'tta_timing': _by_method(stages, 'tta', 'timing'),
+    }
+    assert results['policy_choices'] == {'policy_noaug': choices}
+    lines = _policy_and_tta_lines(results)
+    assert lines[0].endswith(
+        ': 25.0 % of 8 test slices off the most common setting (identity); most common by '
+        'profile: noisy clip2_grid8 (50 %); profile information 0.30.'
+    )
+    assert lines[2] == 'detector alone + test-time augmentation: 20.0 ms/img.'
+    assert _policy_and_tta_lines({'policy_choices': {}, 'tta_timing': {}}) == []

@@ -20,7 +20,10 @@ def test_the_main_jobs_seed_reuses_its_folders_and_others_get_their_own():
     assert second.seed == 1 and second.detector_config == first.detector_config
     # The benchmark turns on what make demo skips, for every seed.
     assert first.noaug and first.noaug_enhancer and first.baselines and second.baselines
-    lean = BenchmarkSettings(demo=DemoSettings(), noaug=False, baselines=False)
+    assert first.gated and first.policy and first.tta and first.selection
+    lean = BenchmarkSettings(
+        demo=DemoSettings(), noaug=False, baselines=False, gated=False, policy=False, tta=False
+    )
     assert lean.seed_settings(0).enabled_stages() == DemoSettings().enabled_stages()
 
 
@@ -169,3 +172,152 @@ def test_presets_name_existing_configs():
     assert (root / noaug).is_file()
     with pytest.raises(KeyError, match='unknown preset'):
         DemoSettings.from_preset('paper_tpu')
+
+
+def interval(low, high):
+    return {
+        'map': [low, high],
+        'froc_avg': [low, high],
+        'point': {'map': (low + high) / 2, 'froc_avg': (low + high) / 2},
+        'resamples': 1000,
+        'seed': 0,
+    }
+
+
+def signal_record(seed, policy=None, gated=None, suffix=''):
+    """A seed's record with issue 29's methods: the oracles' mAP 2 / 0.5 / 3 points above the
+    detector alone (null / cross-fit / GLCAE oracle), and the given intervals."""
+    maps = {
+        name + suffix: value
+        for name, value in (
+            ('identity', 10.0),
+            ('glcae_tuned_id', 10.0),
+            ('oracle_null', 12.0),
+            ('oracle_crossfit', 10.5),
+            ('oracle', 13.0),
+        )
+    }
+    bootstrap = {}
+    if policy is not None:
+        bootstrap[f'policy{suffix}-glcae_tuned_id{suffix}'] = interval(*policy)
+    if gated is not None:
+        bootstrap[f'learned_gated{suffix}-identity{suffix}'] = interval(*gated)
+    return {'seed': seed, 'map': maps, 'froc_avg': maps, 'bootstrap': bootstrap}
+
+
+@pytest.mark.parametrize(
+    'policy',
+    [
+        # point > 0 on two of three seeds, one interval above 0
+        [(0.2, 1.0), (-0.1, 0.5), (-1.0, 0.2)],
+        [(0.2, 1.0), (0.1, 0.5), (0.3, 0.9)],
+    ],
+)
+def test_per_image_reading_claims_a_gain_only_from_the_intervals(policy):
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import per_image_reading
+
+    runs_ = [signal_record(seed, interval_) for seed, interval_ in enumerate(policy)]
+    reading = per_image_reading(runs_)
+    assert reading.startswith('per-image choice beats the best fixed setting here')
+    assert 'seed 0: +0.60 [+0.20, +1.00]' in reading
+
+
+@pytest.mark.parametrize(
+    'policy',
+    [
+        # points above 0 on every seed, but no interval excludes 0
+        [(-0.1, 1.0), (-0.2, 0.5), (-0.3, 0.9)],
+        # one interval above 0, but the point above 0 on one seed only
+        [(0.2, 1.0), (-1.0, 0.5), (-1.0, 0.2)],
+    ],
+)
+def test_per_image_reading_states_the_refutation_with_the_margins(policy):
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import per_image_reading
+
+    runs_ = [
+        signal_record(seed, interval_, suffix='_noaug') for seed, interval_ in enumerate(policy)
+    ]
+    reading = per_image_reading(runs_, suffix='_noaug')
+    assert reading.startswith(
+        'no per-image signal in this data: null +2.00, cross-fit +0.50, GLCAE oracle +3.00'
+    )
+    assert 'policy_noaug-glcae_tuned_id_noaug' in reading
+    assert 'no reading' in per_image_reading(runs_)  # no main-detector intervals
+
+
+def test_never_hurts_needs_every_lower_bound_above_the_target():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import never_hurts_reading
+
+    safe = [signal_record(0, gated=(-0.5, 0.3)), signal_record(1, gated=(-0.2, 0.1))]
+    assert never_hurts_reading(safe).startswith('yes')
+    hurts = [signal_record(0, gated=(-0.5, 0.3)), signal_record(1, gated=(-0.6, 0.1))]
+    reading = never_hurts_reading(hurts)
+    assert reading.startswith('no') and 'seed 1: -0.60' in reading
+    assert 'no reading' in never_hurts_reading([signal_record(0)])
+
+
+def test_markdown_shows_the_issue_29_tables_and_readings():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
+
+    runs_ = []
+    for seed in (0, 1):
+        record = bench_record(seed, 6.0, {'learned-identity': [1, 3]})
+        extra = signal_record(seed, policy=(0.2, 1.0), gated=(-0.1, 0.4))
+        record['map'] = record['ap50'] = record['froc_avg'] = {
+            **record['map'],
+            **extra['map'],
+            'policy': 10.6,
+            'learned_gated': 10.1,
+        }
+        record['bootstrap'].update(
+            {pair: {**b, 'resamples': 1000, 'seed': 0} for pair, b in extra['bootstrap'].items()}
+        )
+        spread = {'pooled_map_std': 0.4, 'pooled_map_range': 1.0, 'slice_ap_std': 3.0}
+        record['baselines'] = {
+            'main': {
+                'tuned_setting': [2.0, 8.0],
+                'per_profile': {},
+                'oracle': {'chosen_settings': []},
+                'alpha_sweep': {
+                    'setting': [2.0, 8.0],
+                    'test': [{'alpha': 0.0, 'map': 10.0}, {'alpha': 0.5, 'map': 9.5}],
+                },
+                'null_oracle': {
+                    'copies_spread': spread,
+                    'settings_spread': {**spread, 'pooled_map_std': 1.2},
+                },
+            }
+        }
+        record['policy_choices'] = {
+            'policy': {
+                'num_slices': 40,
+                'most_common': 'identity',
+                'share_off_most_common': 0.25,
+                'by_profile': {
+                    'clean': {'most_common': 'identity', 'share_of_most_common': 1.0},
+                },
+                'profile_information': 0.5,
+            }
+        }
+        stats = {'mean': 0.1, 'std': 0.01, 'min': 0.05, 'max': 0.2}
+        record['gated_parameters'] = {
+            'learned_gated': {'alpha': stats, 'clip_limit': stats, 'grid_size': stats}
+        }
+        record['tta_timing'] = {'tta': {'seconds_per_image': 0.05}}
+        runs_.append(record)
+    text = benchmark_markdown({'runs': runs_})
+    assert 'Per-image signal (mAP): per-image choice beats the best fixed setting here' in text
+    assert 'Never hurts: yes' in text
+    assert '| setting policy (identity or a GLCAE setting per image) | 10.60 | 10.60 |' in text
+    assert '| 0 | main | +2.00 | +0.50 | +3.00 | n/a | 0.40 / 1.20 |' in text
+    assert '| 1 | main | (2, 8) | 10.00 | 9.50 |' in text
+    assert (
+        '| 0 | setting policy (identity or a GLCAE setting per image) | 25.0 % | identity '
+        '| clean: identity (100 %) | 0.50 |' in text
+    )
+    assert '| 0 | learned GLCAE with a blend gate | 0.100 ± 0.010 (0.050–0.200) |' in text
+    assert 'ms per test image: seed 0: detector alone + test-time augmentation 50.0' in text
+    # Without the data, none of these tables.
+    plain = benchmark_markdown({'runs': [bench_record(0, 6.0), bench_record(1, 6.5)]})
+    for absent in ('null oracle', 'α = 0', 'most common', 'gated enhancer', 'Per-image'):
+        assert absent not in plain

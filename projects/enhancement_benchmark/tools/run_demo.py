@@ -10,6 +10,10 @@ on a re-run unless --force; an interrupted training stage resumes from its last 
     # with the benchmark's optional stages (a detector without RandomGLCAE and its enhancer;
     # the validation-tuned baselines and the oracle):
     python projects/enhancement_benchmark/tools/run_demo.py --noaug --noaug-enhancer --baselines
+    # and issue 29's measurements (identity among the candidates, the alpha sweep, the null and
+    # cross-fit oracles; the gated enhancer, the setting policy, test-time augmentation):
+    python projects/enhancement_benchmark/tools/run_demo.py --noaug --noaug-enhancer \
+        --baselines --selection --gated --policy --tta
     # the paper-size models, on a GPU:
     python projects/enhancement_benchmark/tools/run_demo.py --preset paper_gpu
 """
@@ -28,6 +32,7 @@ import torch
 from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoPipeline, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
+from projects.enhancement_benchmark.benchmark.synthetic_benchmark import SELECTION
 
 #: The torch threads of ``make demo``: the count its published numbers were measured with.
 DEMO_THREADS = 2
@@ -70,6 +75,27 @@ def parse_args() -> argparse.Namespace:
         '--baselines',
         action='store_true',
         help='also run glcae_tuned, glcae_per_profile and the oracle (two setting sweeps)',
+    )
+    parser.add_argument(
+        '--selection',
+        action='store_true',
+        help='with --baselines: identity among the candidates, the alpha sweep, the null and '
+        "cross-fit oracles (the benchmark's SelectionOptions)",
+    )
+    parser.add_argument(
+        '--gated',
+        action='store_true',
+        help='also train and test the enhancer with a blend gate (learned_gated)',
+    )
+    parser.add_argument(
+        '--policy',
+        action='store_true',
+        help='also train and test the setting policy (K detector passes over train and val)',
+    )
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='also test the detector alone under test-time augmentation (benchmark/tta.py)',
     )
     add_search_grid_arguments(parser)
     parser.add_argument(
@@ -115,6 +141,10 @@ def main() -> None:
         noaug=args.noaug or None,
         noaug_enhancer=args.noaug_enhancer or None,
         baselines=args.baselines or None,
+        selection=dict(SELECTION) if args.selection else None,
+        gated=args.gated or None,
+        policy=args.policy or None,
+        tta=args.tta or None,
         search_clips=tuple(args.search_clips) if args.search_clips else None,
         search_grids=tuple(args.search_grids) if args.search_grids else None,
     )

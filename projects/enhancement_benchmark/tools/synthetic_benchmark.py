@@ -1,11 +1,13 @@
 """The synthetic benchmark: the main job for several seeds, then the enhancer ablations.
 
 Each seed generates its own data set and trains its own detector and enhancer (the main job's
-configs, ``make demo``), plus what ``make demo`` skips: the detector trained without
-RandomGLCAE and its enhancer, and the validation-tuned baselines and the oracle in front of both
-detectors; then the paired bootstrap. Finished stages are reused on a re-run. The ablations
-retrain the enhancer in front of the first seed's detector. Writes the JSON the tables of
-docs/en/results.md come from.
+configs, ``make demo``), plus what ``make demo`` skips, in front of both the main detector and
+the detector trained without RandomGLCAE (its own enhancer): the validation-tuned baselines and
+the oracles with identity among the candidates, the alpha sweep, the null and cross-fit
+oracles, the gated enhancer, the setting policy and test-time augmentation; then the paired
+bootstrap (each part can be switched off: --no-*). Finished stages are reused on a re-run.
+The ablations retrain the enhancer in front of the first seed's detector. Writes the JSON the
+tables of docs/en/results.md come from.
 
     python projects/enhancement_benchmark/tools/synthetic_benchmark.py --seeds 0 1 2 \\
         --out docs/results/synthetic_benchmark.json
@@ -27,6 +29,7 @@ from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
 from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
+    SELECTION,
     BenchmarkSettings,
     benchmark_markdown,
     run_benchmark,
@@ -59,6 +62,20 @@ def parse_args() -> argparse.Namespace:
         help='skip glcae_tuned, glcae_per_profile and the oracle (the two setting sweeps)',
     )
     parser.add_argument(
+        '--no-selection',
+        action='store_true',
+        help='baselines without identity, the alpha sweep and the null and cross-fit oracles',
+    )
+    parser.add_argument(
+        '--no-gated', action='store_true', help='skip the enhancer with a blend gate'
+    )
+    parser.add_argument(
+        '--no-policy', action='store_true', help='skip the setting policy (its loss tables)'
+    )
+    parser.add_argument(
+        '--no-tta', action='store_true', help='skip test-time augmentation (benchmark/tta.py)'
+    )
+    parser.add_argument(
         '--bootstrap-resamples', type=int, default=1000, help='paired bootstrap resamples'
     )
     add_search_grid_arguments(parser)
@@ -83,6 +100,10 @@ def main() -> None:
         noaug=not args.no_noaug,
         noaug_enhancer=not args.no_noaug_enhancer,
         baselines=not args.no_baselines,
+        selection={} if args.no_selection else dict(SELECTION),
+        gated=not args.no_gated,
+        policy=not args.no_policy,
+        tta=not args.no_tta,
     )
     result = run_benchmark(settings, args.out)
     for run in result['runs']:
