@@ -61,13 +61,16 @@ def tiny_detector_file(tmp_path_factory) -> str:
     return str(path)
 
 
-def test_test_tool_needs_only_the_test_data(tiny_detector_file, trained_detector, data_root):
+# --tta: the detector's checkpoint loads into the test-time augmentation's module.
+@pytest.mark.parametrize('flags', [(), ('--tta',)])
+def test_test_tool_needs_only_the_test_data(tiny_detector_file, trained_detector, data_root, flags):
     done = run_tool(
         'tools/test.py',
         tiny_detector_file,
         trained_detector,
+        *flags,
         '--work-dir',
-        str(data_root.parent / 'test_only'),
+        str(data_root.parent / f'test_only{"".join(flags)}'),
         '--cfg-options',
         f'test_dataloader.dataset.data_root={data_root}/',
     )

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the test split: DeepLesion mAP, AP50, FROC sensitivities.
 
-python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out preds.pkl] [--show-dir DIR]
+python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out preds.pkl] [--show-dir DIR] [--tta]
 
 Only the test split's data need exist. Several processes: bash tools/dist_test.sh.
 """
@@ -43,6 +43,12 @@ def parse_args() -> argparse.Namespace:
         '--wait-time', type=float, default=2.0, help='seconds each shown slice stays (--show)'
     )
     parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: the config's tta_model and tta_pipeline, else flipped and "
+        "shifted views merged by the detector's test NMS (mmlesion/utils/run_config.py)",
+    )
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config fields: key=value'
     )
     parser.add_argument('--unsafe-load-checkpoint', action='store_true', help=UNSAFE_LOAD_HELP)
@@ -66,6 +72,7 @@ def main() -> None:
         out=args.out,
         launcher=args.launcher,
         data_root=args.data_root,
+        tta=args.tta,
     )
     if args.show or args.show_dir:
         hook = dict(

@@ -11,6 +11,7 @@ from .dl_info import (
 )
 from .samplers import RandomSubsetSampler
 from .transforms import (
+    FixedShift,
     HUWindow,
     LoadDeepLesionSlices,
     LocalContrastWindow,
@@ -27,6 +28,7 @@ __all__ = [
     'SPLIT_CODES',
     'DLInfoError',
     'DeepLesionDataset',
+    'FixedShift',
     'HUWindow',
     'LesionRow',
     'LoadDeepLesionSlices',

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader, load_from_torchvision
 from torch import nn
 
@@ -325,7 +325,8 @@ BENIGN_MISSING_SUFFIXES = ('reward_baseline', 'num_batches_tracked')
 
 
 def load_checkpoint_strictly(model: nn.Module, checkpoint: str) -> None:
-    """Load ``checkpoint`` into ``model`` (unwrapped from DDP), refusing weights that do not fit.
+    """Load ``checkpoint`` into ``model`` (unwrapped from DDP and from a test-time augmentation
+    wrapper, whose ``module`` is the checkpoint's model), refusing weights that do not fit.
 
     mmengine's Runner loads ``load_from`` non-strictly: a checkpoint of another model leaves
     every weight random, logs a warning and evaluates noise. Here any missing key (beyond
@@ -336,7 +337,10 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str) -> None:
         CheckpointError: the file is not a readable checkpoint, or its weights do not fit; the
             keys are counted and the first ones named.
     """
+    # DDP, then a test-time augmentation around the detector (mmengine loads the same way).
     if is_model_wrapper(model):
+        model = model.module
+    if isinstance(model, BaseTTAModel):
         model = model.module
     state = state_dict_of(read_checkpoint(checkpoint, map_location='cpu'), checkpoint)
     hint = ''

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 #: The dataloaders a config may hold, each with a ``dataset``.
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: Hooks that only make sense while training; tools/test.py leaves them out, so that testing
 #: needs nothing of the training data (EarlyStoppingHook's before_run builds the train loader).
 TRAINING_ONLY_HOOKS = ('EarlyStoppingHook',)
+#: ``--tta``'s views when the config has no ``tta_pipeline``: each slice as it is and mirrored
+#: left to right (a body's axial slice is nearly symmetric that way), each also moved by
+#: ``(shift_x, shift_y)`` pixels. Odd shifts, so that no FPN level's grid (strides 4 to 64)
+#: stays aligned with the content.
+TTA_FLIPS = (False, True)
+TTA_SHIFTS_PX = ((0, 0), (3, 3), (-3, -3))
 
 
 def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
@@ -135,6 +141,79 @@ def check_detector_checkpoint(cfg: Config, config_path: str) -> None:
         )
 
 
+def _test_cfg_nms(model: dict) -> dict | None:
+    """The final NMS of a detector config's ``test_cfg`` (``rcnn`` for two-stage detectors),
+    with its ``max_per_img``; of the frozen detector in an enhancer config."""
+    detector = model.get('detector') or model
+    test_cfg = detector.get('test_cfg') or {}
+    final = test_cfg.get('rcnn', test_cfg)
+    if 'nms' not in final:
+        return None
+    return {'nms': dict(final['nms']), 'max_per_img': final.get('max_per_img', 100)}
+
+
+def default_tta_model(model: dict, config_path: str) -> dict:
+    """``ShiftFlipTTAModel`` merging the views with the detector's own test NMS, so that a
+    single view gives the detector's detections."""
+    tta_cfg = _test_cfg_nms(model)
+    if tta_cfg is None:
+        raise ValueError(
+            f'{config_path}: --tta found no nms in model.test_cfg (nor model.test_cfg.rcnn) to '
+            "merge the views with; set tta_model = dict(type='ShiftFlipTTAModel', "
+            'tta_cfg=dict(nms=..., max_per_img=...)) in the config'
+        )
+    return {'type': 'ShiftFlipTTAModel', 'tta_cfg': tta_cfg}
+
+
+def _pack_default_meta_keys() -> tuple[str, ...]:
+    """The meta keys mmdet's ``PackDetInputs`` keeps when a config names none."""
+    import inspect
+
+    from mmdet.datasets.transforms import PackDetInputs
+
+    return inspect.signature(PackDetInputs).parameters['meta_keys'].default
+
+
+def default_tta_pipeline(
+    test_pipeline: list[dict],
+    config_path: str,
+    flips: tuple[bool, ...] = TTA_FLIPS,
+    shifts_px: tuple[tuple[int, int], ...] = TTA_SHIFTS_PX,
+) -> list[dict]:
+    """The test pipeline with its final ``PackDetInputs`` replaced by mmcv's ``TestTimeAug``
+    over every ``flips`` × ``shifts_px`` view (flip first, then ``FixedShift``), each packed
+    with ``shift_px`` added to the meta keys. The slice as it is comes first.
+    """
+    pack = dict(test_pipeline[-1]) if test_pipeline else {}
+    if pack.get('type') != 'PackDetInputs':
+        raise ValueError(
+            f'{config_path}: --tta needs a test pipeline ending with PackDetInputs, got '
+            f'{pack.get("type")!r}; or set tta_pipeline in the config'
+        )
+    meta_keys = tuple(pack.get('meta_keys', _pack_default_meta_keys()))
+    pack['meta_keys'] = (*meta_keys, 'shift_px') if 'shift_px' not in meta_keys else meta_keys
+    flip_views = [
+        {'type': 'RandomFlip', 'prob': 1.0 if flip else 0.0, 'direction': 'horizontal'}
+        for flip in flips
+    ]
+    shift_views = [{'type': 'FixedShift', 'shift_x': x, 'shift_y': y} for x, y in shifts_px]
+    views = {'type': 'TestTimeAug', 'transforms': [flip_views, shift_views, [pack]]}
+    return [*(dict(step) for step in test_pipeline[:-1]), views]
+
+
+def apply_tta(cfg: Config, config_path: str) -> None:
+    """Test with test-time augmentation, as mmdet's ``tools/test.py --tta``: the model becomes
+    ``cfg.tta_model`` around it and the test dataset's pipeline ``cfg.tta_pipeline``; without
+    them in the config, :func:`default_tta_model` and :func:`default_tta_pipeline`."""
+    tta_model = cfg.get('tta_model') or default_tta_model(cfg.model, config_path)
+    dataset = cfg.test_dataloader.dataset
+    while isinstance(dataset.get('dataset'), dict):  # a wrapper (RepeatDataset...): the inner one
+        dataset = dataset.dataset
+    tta_pipeline = cfg.get('tta_pipeline') or default_tta_pipeline(dataset.pipeline, config_path)
+    cfg.model = ConfigDict(**tta_model, module=cfg.model)
+    dataset.pipeline = tta_pipeline
+
+
 def prepare_test_config(
     config_path: str,
     checkpoint: str,
@@ -143,6 +222,7 @@ def prepare_test_config(
     out: str | None = None,
     launcher: str = 'none',
     data_root: str | None = None,
+    tta: bool = False,
 ) -> Config:
     """The test config after the command-line choices of ``tools/test.py``.
 
@@ -152,6 +232,7 @@ def prepare_test_config(
     Args:
         out: also dump every prediction to this ``.pkl`` file (mmdet's ``DumpDetResults``).
         data_root: one DeepLesion-format folder for every dataloader (``--data-root``).
+        tta: test with test-time augmentation (:func:`apply_tta`, ``--tta``).
     """
     cfg = load_config(config_path, cfg_options)
     cfg.launcher = launcher
@@ -159,6 +240,8 @@ def prepare_test_config(
     if data_root is not None:
         set_data_root(cfg, data_root)
     drop_training_hooks(cfg)
+    if tta:
+        apply_tta(cfg, config_path)
     cfg.load_from = checkpoint
     if out is not None:
         if not out.endswith(('.pkl', '.pickle')):
