@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mmlesion.models.test_time_augs.shift_flip_tta import unshift_bboxes
+
 
 @dataclass(frozen=True)
 class Nuisance:
@@ -100,13 +102,10 @@ def unshift_boxes(
     """
     if nuisance.shift_x == 0 and nuisance.shift_y == 0:
         return boxes
-    out = np.asarray(boxes, dtype=np.float64).copy()
-    out[:, 0::2] -= nuisance.shift_x / scale_factor[0]
-    out[:, 1::2] -= nuisance.shift_y / scale_factor[1]
-    if ori_shape is not None:
-        out[:, 0::2] = out[:, 0::2].clip(0, ori_shape[1])
-        out[:, 1::2] = out[:, 1::2].clip(0, ori_shape[0])
-    return out.astype(np.asarray(boxes).dtype, copy=False)
+    boxes = np.asarray(boxes)
+    shift = (nuisance.shift_x, nuisance.shift_y)
+    out = unshift_bboxes(torch.from_numpy(boxes.astype(np.float64)), shift, scale_factor, ori_shape)
+    return out.numpy().astype(boxes.dtype, copy=False)
 
 
 def shift_copies(

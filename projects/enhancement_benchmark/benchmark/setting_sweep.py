@@ -51,59 +51,24 @@ def setting_label(setting: Setting) -> str:
     return text + (f' alpha {setting[2]:g}' if len(setting) == 3 else '')
 
 
-def blend(
-    inputs: Sequence[torch.Tensor], enhanced: Sequence[torch.Tensor], alpha: float
-) -> list[torch.Tensor]:
-    """``x + alpha·(E(x) − x)`` per image (each ``(C, H, W)``, same range as the inputs).
-
-    ``alpha = 0`` returns the inputs and ``alpha = 1`` the enhanced images, exactly.
-    """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f'blend alpha must lie in [0, 1], got {alpha}')
-    if alpha == 0.0:
-        return list(inputs)
-    if alpha == 1.0:
-        return list(enhanced)
-    return [x + alpha * (e - x) for x, e in zip(inputs, enhanced, strict=True)]
-
-
 @contextmanager
 def configured(preprocessor, setting: Setting) -> Iterator[None]:
-    """The preprocessor set to enhance with ``setting`` (fixed mode, identity or a blend) while
-    the context lasts; restored after.
-
-    A blend uses the preprocessor's own ``fixed_alpha`` option where it has one; otherwise its
-    ``enhance`` is wrapped by :func:`blend` for the context's duration.
-    """
-    saved = {'mode': preprocessor.mode, 'fixed_params': preprocessor.fixed_params}
-    alpha = float(setting[2]) if len(setting) == 3 else 1.0
-    native_alpha = hasattr(preprocessor, 'fixed_alpha')
-    if native_alpha:
-        saved['fixed_alpha'] = preprocessor.fixed_alpha
-    wrapped = False
+    """The preprocessor set to enhance with ``setting`` (fixed mode, identity or a blend
+    ``x + alpha·(E(x) − x)`` through its ``fixed_alpha``) while the context lasts; restored
+    after. ``alpha = 1`` is the plain setting, without a blend."""
+    saved = {name: getattr(preprocessor, name) for name in ('mode', 'fixed_params', 'fixed_alpha')}
     if is_identity(setting):
         preprocessor.mode = 'identity'
     else:
         preprocessor.mode = 'fixed'
         preprocessor.fixed_params = (float(setting[0]), float(setting[1]))
-        if native_alpha:
-            preprocessor.fixed_alpha = alpha
-        elif alpha != 1.0:
-            enhance = preprocessor.enhance
-
-            def blended(inputs, training=False):
-                enhanced, *rest = enhance(inputs, training)
-                return (blend(inputs, enhanced, alpha), *rest)
-
-            preprocessor.enhance = blended
-            wrapped = True
+        alpha = float(setting[2]) if len(setting) == 3 else 1.0
+        preprocessor.fixed_alpha = None if alpha == 1.0 else alpha
     try:
         yield
     finally:
         for name, value in saved.items():
             setattr(preprocessor, name, value)
-        if wrapped:
-            del preprocessor.enhance  # the class's method again
 
 
 @dataclass

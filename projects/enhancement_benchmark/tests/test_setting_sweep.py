@@ -24,7 +24,6 @@ from projects.enhancement_benchmark.benchmark.oracle import oracle_choice, oracl
 from projects.enhancement_benchmark.benchmark.setting_sweep import (
     IDENTITY,
     SweepResult,
-    blend,
     configured,
     is_identity,
     records_metrics,
@@ -230,16 +229,12 @@ def test_identity_in_the_grid_is_tuned_when_it_is_best_and_lifts_the_oracle():
     ]
 
 
-def test_blend_and_the_preprocessor_settings():
+def test_the_preprocessor_settings_and_blends():
     from mmlesion.models.data_preprocessors import AdaptiveCLAHEPreprocessor
 
     x = [torch.rand(3, 32, 32) * 255]
-    e = [torch.rand(3, 32, 32) * 255]
-    assert blend(x, e, 0.0)[0] is x[0] and blend(x, e, 1.0)[0] is e[0]
-    assert torch.allclose(blend(x, e, 0.25)[0], 0.75 * x[0] + 0.25 * e[0])
-    with pytest.raises(ValueError, match=r'\[0, 1\]'):
-        blend(x, e, 1.5)
     pre = AdaptiveCLAHEPreprocessor(mode='identity', regressor=None)
+    before = (pre.mode, pre.fixed_params, pre.fixed_alpha)
     with configured(pre, (2.0, 8.0)):
         full = pre.enhance(x)[0][0]
     with configured(pre, (2.0, 8.0, 0.5)):
@@ -248,7 +243,7 @@ def test_blend_and_the_preprocessor_settings():
         same = pre.enhance(x)[0][0]
     assert torch.allclose(half, x[0] + 0.5 * (full - x[0]), atol=1e-4)
     assert same is x[0] and not torch.allclose(full, x[0])
-    assert pre.mode == 'identity' and 'enhance' not in vars(pre)  # restored
+    assert (pre.mode, pre.fixed_params, pre.fixed_alpha) == before  # restored
     assert [setting_label(s) for s in (IDENTITY, (2.0, 8.0), (2.0, 8.0, 0.25))] == [
         'identity',
         '(2, 8)',
