@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import torch
 from mmengine.config import Config
 
-from mmlesion.engine.hooks import DataProvenanceHook
 from mmlesion.datasets.provenance import training_data_of
+from mmlesion.engine.hooks import DataProvenanceHook
 
 
 def test_a_runner_checkpoint_on_synthetic_data_says_so(trained_detector, data_root):

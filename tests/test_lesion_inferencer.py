@@ -368,8 +368,8 @@ def test_outputs_do_not_depend_on_the_input_name(detector, tmp_path):
 
 
 def test_weights_from_synthetic_data_are_flagged(detector, tmp_path, mmengine_log):
-    from mmlesion.datasets.synthetic import SIDECAR_NAME
     from mmlesion.datasets.provenance import describe_training_data
+    from mmlesion.datasets.synthetic import SIDECAR_NAME
 
     synthetic_root, real_root = tmp_path / 'synthetic', tmp_path / 'real'
     for root in (synthetic_root, real_root):
@@ -431,3 +431,21 @@ def test_a_score_threshold_outside_zero_one_is_refused(score_thr):
     config = str(DEMO_CONFIGS / DEMO_DETECTOR)
     with pytest.raises(ValueError, match=r'score_thr \(--score-thr\) must lie in \[0, 1\]'):
         LesionInferencer(config, 'no_such_checkpoint.pth', device='cpu', score_thr=score_thr)
+
+
+def test_a_gated_enhancers_alpha_is_recorded_and_valid():
+    from json_schema_subset import schema_errors
+
+    from mmlesion.apis.lesion_inferencer import SliceResult
+    from mmlesion.apis.predictions_json import slice_record
+
+    gated = SliceResult('ct.nii.gz', 'ct.nii.gz[0]', 0, (1.0, 1.0, 2.0), 2.0, 8.0, clahe_alpha=0.25)
+    plain = SliceResult('ct.nii.gz', 'ct.nii.gz[0]', 0, (1.0, 1.0, 2.0), 2.0, 8.0)
+    assert slice_record(gated, 'i0_s000.png', False)['clahe_alpha'] == 0.25
+    assert slice_record(plain, 'i0_s000.png', False)['clahe_alpha'] is None
+    slice_schema = {**SCHEMA['$defs']['slice'], '$defs': SCHEMA['$defs']}
+    assert schema_errors(slice_record(gated, 'i0_s000.png', False), slice_schema) == []
+    too_much = SliceResult('ct.nii.gz', 'ct.nii.gz[0]', 0, (1.0, 1.0, 2.0), 2.0, 8.0, clahe_alpha=2)
+    assert any(
+        'maximum' in e for e in schema_errors(slice_record(too_much, 'x.png', False), slice_schema)
+    )

@@ -87,6 +87,8 @@ class SliceResult:
     clahe_clip_limit: float | None
     clahe_grid_size: float | None
     detections: list[Detection] = field(default_factory=list)
+    #: The blend gate's weight of the enhancement in [0, 1] (a gated enhancer), else None.
+    clahe_alpha: float | None = None
     #: NaN/Inf voxels of this slice, set to air before detection
     #: (:func:`~.ct_volume.fill_non_finite`).
     non_finite_voxels: int = 0
@@ -352,6 +354,7 @@ class LesionInferencer:
             )
         clip = sample.metainfo.get('clahe_clip_limit')
         grid = sample.metainfo.get('clahe_grid_size')
+        alpha = sample.metainfo.get('clahe_alpha')
         return SliceResult(
             source=volume.source,
             slice_name=volume.slice_names[index],
@@ -359,6 +362,7 @@ class LesionInferencer:
             spacing_mm=volume.spacing_mm,
             clahe_clip_limit=clip,
             clahe_grid_size=grid,
+            clahe_alpha=alpha,
             detections=detections,
             non_finite_voxels=non_finite,
             display=display,

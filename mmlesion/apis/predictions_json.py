@@ -69,6 +69,7 @@ def slice_record(result, image: str, record_paths: bool) -> dict:
         'spacing_mm': list(result.spacing_mm),
         'clahe_clip_limit': result.clahe_clip_limit,
         'clahe_grid_size': result.clahe_grid_size,
+        'clahe_alpha': result.clahe_alpha,
         'non_finite_voxels': result.non_finite_voxels,
         'detections': [
             {
