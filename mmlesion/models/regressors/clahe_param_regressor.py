@@ -12,6 +12,8 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
+from .resnet_trunk import resnet_trunk
+
 
 def _fc_stack(widths: list[int]) -> nn.Sequential:
     """FC layers through ``widths`` with ReLU between (not after the last)."""
@@ -144,20 +146,7 @@ class CLAHEParamRegressor(BaseModule):
             nn.BatchNorm2d(3),
             nn.ReLU(inplace=True),
         )
-        self.trunk = MODELS.build(
-            dict(
-                type='ResNet',
-                depth=depth,
-                in_channels=3,
-                base_channels=base_channels,
-                num_stages=4,
-                out_indices=(3,),
-                norm_eval=False,
-                style='pytorch',
-                init_cfg=trunk_init_cfg,
-            )
-        )
-        trunk_width = base_channels * 8 * (1 if depth < 50 else 4)
+        self.trunk, trunk_width = resnet_trunk(depth, 3, base_channels, trunk_init_cfg)
         self.embed = nn.Sequential(nn.Linear(trunk_width, 32), nn.ReLU(inplace=True))
         self.clip_head = _fc_stack(head_widths(num_fc_layers))
         self.grid_head = _fc_stack(head_widths(num_fc_layers))

@@ -11,6 +11,8 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
+from .resnet_trunk import resnet_trunk
+
 #: One enhancement setting: ``None`` (identity, the image as it is) or ``(clip limit, grid size)``.
 EnhancementSetting = tuple[float, float] | None
 
@@ -135,20 +137,7 @@ class SettingPolicy(BaseModule):
         self.local_std_window = int(local_std_window)
         self.input_size = input_size
         num_inputs = len(self.channels) + (local_std_channel is not None)
-        self.trunk = MODELS.build(
-            dict(
-                type='ResNet',
-                depth=depth,
-                in_channels=num_inputs,
-                base_channels=base_channels,
-                num_stages=4,
-                out_indices=(3,),
-                norm_eval=False,
-                style='pytorch',
-                init_cfg=trunk_init_cfg,
-            )
-        )
-        trunk_width = base_channels * 8 * (1 if depth < 50 else 4)
+        self.trunk, trunk_width = resnet_trunk(depth, num_inputs, base_channels, trunk_init_cfg)
         self.head = nn.Sequential(
             nn.Linear(trunk_width, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, len(self))
         )
