@@ -68,3 +68,25 @@ def test_bad_channels_and_inputs_are_refused():
         small_policy(local_std_window=4)
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         small_policy()(torch.zeros(1, 1, 32, 32))
+
+
+def test_a_training_step_at_the_demo_size_runs_and_inference_matches_training_layout():
+    """The policy trains on 256-pixel slices (the demo's): a backward pass through its trunk
+    must run there (on channels-last CPU tensors it crashed torch's backward), and the
+    channels-last inference path gives the logits the training layout gives."""
+    torch.manual_seed(0)
+    policy = SettingPolicy(settings=[None, (2.0, 8.0), (4.0, 8.0)], in_channels=3, base_channels=8)
+    policy.init_weights()
+    torch.nn.init.normal_(policy.head[-1].weight, std=0.1)
+    images = torch.rand(2, 3, 256, 256)
+    policy.train()
+    logits = policy(images)
+    logits.sum().backward()
+    grads = [p.grad for p in policy.trunk.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    policy.eval()
+    with torch.no_grad():
+        inference = policy(images)
+    with torch.enable_grad():
+        training_layout = policy(images).detach()
+    torch.testing.assert_close(inference, training_layout, rtol=1e-4, atol=1e-5)

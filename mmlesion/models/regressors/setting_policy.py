@@ -177,9 +177,11 @@ class SettingPolicy(BaseModule):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, K)`` of ``images`` ``(B, in_channels, H, W)`` float in [0, 1]."""
         x = self.policy_input(images)
-        if x.device.type == 'cpu':
+        if x.device.type == 'cpu' and not torch.is_grad_enabled():
             # torch's CPU max pooling (the trunk's stem) is much slower on NCHW than on
-            # channels-last tensors; the values are the same.
+            # channels-last tensors; the values are the same. Inference only: the backward
+            # pass of this trunk on channels-last CPU tensors of 256 px corrupts memory in
+            # torch 2.13 (a segfault; test_setting_policy's 256 px training step).
             x = x.contiguous(memory_format=torch.channels_last)
         features = self.trunk(x)[-1]
         return self.head(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
