@@ -79,8 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--learned',
         nargs='+',
-        choices=sorted(LEARNED),
-        default=sorted(LEARNED),
+        choices=list(LEARNED),
+        default=list(LEARNED),
         help='the enhancer variants trained (default: all)',
     )
     parser.add_argument('--no-tta', action='store_true', help='skip test-time augmentation')
