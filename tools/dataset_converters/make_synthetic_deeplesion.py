@@ -1,10 +1,10 @@
 """Generate a synthetic DeepLesion data set in the real on-disk format.
 
     python tools/dataset_converters/make_synthetic_deeplesion.py --out data/synthetic_deeplesion \
-        --num-patients 40 --seed 0 [--difficulty 0.5] [--image-size 256] [--workers 2]
+        --num-patients 40 --seed 0 [--difficulty 0.5] [--image-size 256] [--site b] [--workers 2]
 
-Writes ``DL_info.csv``, ``Images_png/`` and ``synthetic_acquisition.csv`` under ``--out`` and
-prints what it generated. Same arguments, same bytes.
+Writes ``DL_info.csv``, ``Images_png/``, ``synthetic_acquisition.csv`` and ``synthetic_site.json``
+under ``--out`` and prints what it generated. Same arguments, same bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterable
 
-from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
+from mmlesion.datasets.synthetic import SITES, SyntheticConfig, generate_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=defaults.image_size,
         help='slice size in pixels (the field of view stays 300-500 mm)',
+    )
+    parser.add_argument(
+        '--site',
+        choices=sorted(SITES),
+        default=defaults.site,
+        help='acquisition site: a (reference) or b (low dose, sharp kernel; other patients)',
     )
     parser.add_argument(
         '--context-mm',
@@ -97,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             min_slices_per_side=args.min_slices_per_side,
             unlabelled_fraction=args.unlabelled_fraction,
             real_style_unlabelled_train=args.real_style_unlabelled_train,
+            site=args.site,
         )
         summary = generate_dataset(
             args.out,

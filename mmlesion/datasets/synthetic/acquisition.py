@@ -19,6 +19,10 @@ differs from slice to slice:
 A profile with none of them is ``clean`` (sigma 5-12 HU, the usual lesion contrast). Every
 profile also carries the series' DICOM display window and contrast phase, and some scanners pad
 the outside of the reconstruction circle with -1024, -2000 or -3024 HU.
+
+The noise grain above stands for site A's (standard) reconstruction kernel. Another site's kernel
+is a :class:`ReconKernel`: an image-domain filter relative to site A's, applied to the acquired
+slice, noise included (see :mod:`.sites`).
 """
 
 from __future__ import annotations
@@ -65,17 +69,67 @@ HU_MIN, HU_MAX = -1024.0, 3071.0
 
 
 @dataclass(frozen=True)
+class ReconKernel:
+    """A reconstruction kernel, as the image-domain filter that turns a slice reconstructed with
+    site A's kernel into one reconstructed with this kernel.
+
+    A sharper kernel passes more high spatial frequencies: edges get steeper (with a slight
+    overshoot, as real sharp kernels give) and the quantum noise gets a finer grain and a higher
+    amplitude. Here it is an unsharp mask ``out = x + amount * (x - G(sigma_px) * x)``, applied to
+    the whole slice, so signal and noise go through the same filter, as through a real kernel.
+    Like the noise grain, it acts at the stored resolution (pixels).
+
+    Attributes:
+        name: e.g. ``'sharp'``.
+        amount: unsharp-mask gain (> 0).
+        sigma_px: Gaussian sigma of the mask's blur, pixels (> 0).
+    """
+
+    name: str
+    amount: float
+    sigma_px: float
+
+    def __post_init__(self) -> None:
+        if self.amount <= 0 or self.sigma_px <= 0:
+            raise ValueError(
+                f'ReconKernel {self.name!r}: amount and sigma_px must be > 0, got '
+                f'{self.amount} and {self.sigma_px}'
+            )
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """``image (N, N) float32`` HU through the kernel, ``(N, N) float32``."""
+        blurred = cv2.GaussianBlur(image, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
+        return image + np.float32(self.amount) * (image - blurred)
+
+    def noise_gain(self, correlation_px: float) -> float:
+        """Factor by which the kernel scales the std of :func:`correlated_noise` of this grain.
+
+        Exact for the generator's discrete filters: the root sum of squares of the impulse
+        response of the noise's blur followed by :meth:`apply`.
+        """
+        kernel = noise_kernel(correlation_px)
+        radius = len(kernel) // 2 + int(np.ceil(4 * self.sigma_px)) + 2
+        impulse = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
+        impulse[radius, radius] = 1.0
+        grain = cv2.sepFilter2D(impulse, -1, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
+        grain /= np.float32((kernel**2).sum())
+        return float(np.sqrt((self.apply(grain).astype(np.float64) ** 2).sum()))
+
+
+@dataclass(frozen=True)
 class AcquisitionProfile:
     """How one series was acquired.
 
     Attributes:
         degradations: a subset of :data:`DEGRADATIONS`, in that order.
-        noise_sigma_hu: quantum-noise standard deviation inside the body, HU.
+        noise_sigma_hu: quantum-noise standard deviation inside the body, HU, before
+            ``kernel`` (see :attr:`effective_noise_sigma_hu`).
         noise_correlation_px: Gaussian blur sigma giving the noise its grain, pixels.
         shading_amplitude_hu: peak absolute shading bias inside the body, HU (0: no shading).
         window_hu: the DICOM display window ``(low, high)`` HU.
         phase: contrast phase of the scan.
         padding_hu: value outside the reconstruction circle, or ``None`` for no circle.
+        kernel: the reconstruction kernel relative to site A's; ``None`` is site A's own.
     """
 
     degradations: tuple[str, ...]
@@ -85,6 +139,16 @@ class AcquisitionProfile:
     window_hu: tuple[float, float]
     phase: Phase
     padding_hu: float | None
+    kernel: ReconKernel | None = None
+
+    @property
+    def effective_noise_sigma_hu(self) -> float:
+        """Noise std inside the body of the reconstructed slice, HU: ``noise_sigma_hu`` times
+        the kernel's noise gain (``noise_sigma_hu`` itself under site A's kernel)."""
+        if self.kernel is None:
+            return self.noise_sigma_hu
+        gain = self.kernel.noise_gain(self.noise_correlation_px)
+        return round(self.noise_sigma_hu * gain, 1)
 
     @property
     def name(self) -> str:
@@ -157,11 +221,16 @@ def shading_field(
     return field * np.float32(amplitude_hu / max(peak, 1e-6))
 
 
+def noise_kernel(correlation_px: float) -> np.ndarray:
+    """The 1-D Gaussian ``(K, 1) float32`` that gives :func:`correlated_noise` its grain."""
+    ksize = max(3, int(2 * round(3 * correlation_px) + 1))
+    return cv2.getGaussianKernel(ksize, correlation_px, cv2.CV_32F)
+
+
 def correlated_noise(rng: np.random.Generator, size_px: int, correlation_px: float) -> np.ndarray:
     """Unit-std Gaussian noise blurred by ``correlation_px``, ``(size_px, size_px) float32``."""
     noise = rng.standard_normal((size_px, size_px), dtype=np.float32)
-    ksize = max(3, int(2 * round(3 * correlation_px) + 1))
-    kernel = cv2.getGaussianKernel(ksize, correlation_px, cv2.CV_32F)
+    kernel = noise_kernel(correlation_px)
     noise = cv2.sepFilter2D(noise, -1, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     # A separable kernel k (x) k scales white-noise std by sum(k ** 2).
     return noise * np.float32(1.0 / float((kernel**2).sum()))
@@ -174,7 +243,8 @@ def degrade(
     shading: np.ndarray | None,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """One acquired slice: shading and noise added, clipped to the CT range, circle padded.
+    """One acquired slice: shading and noise added, through the profile's kernel (if any),
+    clipped to the CT range, circle padded.
 
     Args:
         hu: the noise-free phantom slice, ``(N, N) float32`` HU.
@@ -189,6 +259,8 @@ def degrade(
         out += shading * body_weight
     sigma = np.float32(profile.noise_sigma_hu) * (0.45 + 0.55 * body_weight)
     out += sigma * correlated_noise(rng, hu.shape[0], profile.noise_correlation_px)
+    if profile.kernel is not None:
+        out = profile.kernel.apply(out)
     np.clip(out, HU_MIN, HU_MAX, out=out)
     if profile.padding_hu is not None:
         out[_outside_circle(hu.shape[0])] = profile.padding_hu

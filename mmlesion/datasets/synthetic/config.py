@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .sites import SITES
+
 
 @dataclass(frozen=True)
 class SyntheticConfig:
@@ -25,6 +27,8 @@ class SyntheticConfig:
         real_style_unlabelled_train: write the whole train split as -1, like the real release.
         possibly_noisy_fraction: fraction of lesions flagged ``Possibly_noisy`` (their RECIST
             end points get a larger measurement error).
+        site: the acquisition site, a key of :data:`~.sites.SITES`: ``'a'`` (the reference) or
+            ``'b'`` (low dose, sharp kernel). Another site draws other patients for the seed.
     """
 
     num_patients: int = 40
@@ -36,6 +40,7 @@ class SyntheticConfig:
     unlabelled_fraction: float = 0.1
     real_style_unlabelled_train: bool = False
     possibly_noisy_fraction: float = 0.03
+    site: str = 'a'
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -51,6 +56,8 @@ class SyntheticConfig:
                 'context_mm and min_slices_per_side must be >= 0, got '
                 f'{self.context_mm} and {self.min_slices_per_side}'
             )
+        if self.site not in SITES:
+            raise ValueError(f'site must be one of {sorted(SITES)}, got {self.site!r}')
         for name in ('unlabelled_fraction', 'possibly_noisy_fraction'):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

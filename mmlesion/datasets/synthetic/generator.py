@@ -5,13 +5,16 @@ Layout under the output folder, as in the NIH release::
     DL_info.csv                                  18 columns, one row per lesion
     Images_png/<patient>_<study>_<series>/NNN.png every slice of each series' Slice_range
     synthetic_acquisition.csv                    extra: acquisition of each key slice
+    synthetic_site.json                          extra: the acquisition site and its parameters
 
-Each patient draws from ``numpy.random.default_rng((seed, patient_index, ...))``, so output is
-byte-identical for a seed whatever the order (or number of worker processes) patients run in.
+Each patient draws from ``numpy.random.default_rng((seed, patient_index, *site_key, ...))``, so
+output is byte-identical for a seed whatever the order (or number of worker processes) patients
+run in, and another site (:mod:`.sites`) has other patients.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import shutil
 import time
@@ -28,11 +31,12 @@ import numpy as np
 from ..dl_info import LesionRow, write_dl_info
 from .anatomy import Anatomy, sample_anatomy
 from .config import SyntheticConfig
-from .planning import KeySlice, SeriesPlan, plan_patient
+from .planning import KeySlice, PatientPlan, SeriesPlan, plan_patient
 from .png_io import write_slice_png
 from .recist import box_margin_px, measure_recist, recist_box
 from .series import render_series
 from .sidecar import SIDECAR_NAME, AcquisitionRecord, write_acquisition_sidecar
+from .sites import SITE_RECORD_NAME, SITES, site_draws_seed, write_site_record
 from .summary import GenerationSummary, summarize
 from .tissues import OUTSIDE_BODY, Phase
 
@@ -48,21 +52,25 @@ Progress = Callable[[Iterable['PatientOutput'], int], Iterable['PatientOutput']]
 
 @dataclass(frozen=True)
 class PatientOutput:
-    """Rows, key-slice acquisitions and the number of slice files of one patient."""
+    """Rows, key-slice acquisitions, the number of slice files and the site's noise multiplier
+    of one patient."""
 
     patient_index: int
     split: str
     rows: tuple[LesionRow, ...]
     acquisitions: tuple[AcquisitionRecord, ...]
     num_slices: int
+    noise_multiplier: float = 1.0
 
 
-def assign_splits(num_patients: int, seed: int) -> dict[int, str]:
+def assign_splits(num_patients: int, seed: int, site: str = 'a') -> dict[int, str]:
     """Patient index (1-based) to ``'train'``, ``'val'`` or ``'test'``, about 70/15/15.
 
-    From three patients on every split has at least one; a patient is in exactly one split.
+    From three patients on every split has at least one; a patient is in exactly one split. Each
+    site draws its own split.
     """
-    order = np.random.default_rng([seed, 0]).permutation(num_patients) + 1
+    order = np.random.default_rng([seed, 0, *SITES[site].stream_key]).permutation(num_patients)
+    order += 1
     n_val = n_test = 0
     if num_patients >= 3:
         n_val = max(1, round(SPLIT_SHARES[1] * num_patients))
@@ -151,7 +159,7 @@ def _acquisition_record(series: SeriesPlan, key: KeySlice) -> AcquisitionRecord:
         file_name=f'{series.folder}_{key.slice_index:03d}.png',
         profile=profile.name,
         contrast_phase='unenhanced' if profile.phase == Phase.UNENHANCED else 'venous',
-        noise_sigma_hu=profile.noise_sigma_hu,
+        noise_sigma_hu=profile.effective_noise_sigma_hu,
         shading_amplitude_hu=profile.shading_amplitude_hu,
         lesion_delta_hu=tuple(imaged.delta_hu for imaged in key.lesions),
         window_hu=profile.window_hu,
@@ -159,21 +167,59 @@ def _acquisition_record(series: SeriesPlan, key: KeySlice) -> AcquisitionRecord:
     )
 
 
-def generate_patient(
-    out_dir: str | Path, config: SyntheticConfig, patient_index: int, split: str
-) -> PatientOutput:
-    """Render and write every series of one patient; returns its rows (not yet written)."""
-    rng = np.random.default_rng([config.seed, patient_index])
+@dataclass(frozen=True)
+class AcquiredPatient:
+    """One patient's plan with every series' profile as its site acquires it.
+
+    Attributes:
+        plan: studies and series; ``series[i].profile`` already carries the site's changes.
+        noise_multiplier: the site's noise-std multiplier for this patient (1 at site A).
+        stream: the patient's seed; series ``(study, series)`` render from
+            ``(*stream, study, series, 1)`` and measure RECIST from ``(..., 2)``.
+    """
+
+    plan: PatientPlan
+    noise_multiplier: float
+    stream: tuple[int, ...]
+
+
+def plan_acquired_patient(
+    config: SyntheticConfig, patient_index: int, split: str
+) -> AcquiredPatient:
+    """Draw patient ``patient_index`` of ``config.site`` and plan its series (nothing rendered).
+
+    The site's own draws come from a separate seed, so a site changes no anatomy or plan drawn
+    from the patient's stream.
+    """
+    site = SITES[config.site]
+    stream = (config.seed, patient_index, *site.stream_key)
+    rng = np.random.default_rng(stream)
     gender = 'M' if rng.random() < 0.5 else 'F'
     age = float(int(np.clip(rng.normal(57.0, 15.0), 18.0, 90.0)))
     anatomy = sample_anatomy(rng, gender, age)
     known_age = None if rng.random() < 0.03 else age
     plan = plan_patient(rng, anatomy, patient_index, gender, known_age, split, config)
+    noise_multiplier = site.patient_noise_multiplier(
+        anatomy.frame, np.random.default_rng(site_draws_seed(stream))
+    )
+    series = tuple(
+        dataclasses.replace(s, profile=site.acquire(s.profile, noise_multiplier))
+        for s in plan.series
+    )
+    return AcquiredPatient(dataclasses.replace(plan, series=series), noise_multiplier, stream)
+
+
+def generate_patient(
+    out_dir: str | Path, config: SyntheticConfig, patient_index: int, split: str
+) -> PatientOutput:
+    """Render and write every series of one patient; returns its rows (not yet written)."""
+    patient = plan_acquired_patient(config, patient_index, split)
+    anatomy, gender = patient.plan.anatomy, patient.plan.gender
     rows: list[LesionRow] = []
     acquisitions: list[AcquisitionRecord] = []
     num_slices = 0
-    for series in plan.series:
-        stream = (config.seed, patient_index, series.study_index, series.series_id)
+    for series in patient.plan.series:
+        stream = (*patient.stream, series.study_index, series.series_id)
         render_rng = np.random.default_rng([*stream, 1])
         measure_rng = np.random.default_rng([*stream, 2])
         folder = Path(out_dir) / IMAGES_DIR / series.folder
@@ -188,7 +234,9 @@ def generate_patient(
                     series, key, rendered.labels, anatomy, gender, split, measure_rng
                 )
                 acquisitions.append(_acquisition_record(series, key))
-    return PatientOutput(patient_index, split, tuple(rows), tuple(acquisitions), num_slices)
+    return PatientOutput(
+        patient_index, split, tuple(rows), tuple(acquisitions), num_slices, patient.noise_multiplier
+    )
 
 
 def _generate_patient_task(args: tuple[Path, SyntheticConfig, int, str]) -> PatientOutput:
@@ -201,7 +249,7 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
     A folder holding a ``DL_info.csv`` or ``Images_png/`` but no sidecar is not ours (it may be
     the real release): it is never deleted.
     """
-    targets = [out / DL_INFO_NAME, out / SIDECAR_NAME, out / IMAGES_DIR]
+    targets = [out / DL_INFO_NAME, out / SIDECAR_NAME, out / SITE_RECORD_NAME, out / IMAGES_DIR]
     existing = [p for p in targets if p.exists()]
     if existing and not (out / SIDECAR_NAME).is_file():
         raise FileExistsError(
@@ -240,7 +288,7 @@ def generate_dataset(
         out_dir: created if missing. An earlier synthetic data set there (``DL_info.csv``,
             ``Images_png/``, sidecar) is an error unless ``overwrite`` (then only those three are
             replaced); a folder with DeepLesion files but no sidecar is always an error.
-        config: what to generate.
+        config: what to generate (``config.site`` is recorded in ``synthetic_site.json``).
         workers: processes rendering patients in parallel (output does not depend on it).
         progress: optional wrapper around the per-patient results, e.g.
             ``lambda it, total: tqdm(it, total=total)``.
@@ -248,7 +296,7 @@ def generate_dataset(
     start = time.perf_counter()
     out = Path(out_dir)
     _prepare_output(out, overwrite)
-    splits = assign_splits(config.num_patients, config.seed)
+    splits = assign_splits(config.num_patients, config.seed, config.site)
     tasks = [(out, config, index, splits[index]) for index in range(1, config.num_patients + 1)]
     # 'spawn', not fork: a forked child inherits the parent's OpenMP/OpenCV thread pools (torch
     # is loaded by then) and can deadlock in them.
@@ -274,7 +322,15 @@ def generate_dataset(
     _warn_empty_splits(config.num_patients, rows)
     write_dl_info(out / DL_INFO_NAME, rows)
     write_acquisition_sidecar(out / SIDECAR_NAME, acquisitions)
+    write_site_record(
+        out / SITE_RECORD_NAME,
+        SITES[config.site],
+        config,
+        {o.patient_index: o.noise_multiplier for o in outputs},
+    )
     slices = Counter()
     for o in outputs:
         slices[o.split] += o.num_slices
-    return summarize(str(out), rows, acquisitions, slices, time.perf_counter() - start)
+    return summarize(
+        str(out), rows, acquisitions, slices, time.perf_counter() - start, site=config.site
+    )

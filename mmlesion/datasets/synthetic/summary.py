@@ -11,6 +11,7 @@ import numpy as np
 
 from ..dl_info import COARSE_LESION_TYPES, SPLIT_CODES, LesionRow
 from .sidecar import AcquisitionRecord
+from .sites import SITES
 
 #: Long-diameter bins (pixels) of the size histogram.
 SIZE_BINS_PX: tuple[float, ...] = (0.0, 8.0, 16.0, 32.0, 64.0, float('inf'))
@@ -21,7 +22,8 @@ _SPLITS = tuple(SPLIT_CODES.values())
 class GenerationSummary:
     """Counts of one run. ``per_split[split][what]`` with ``what`` in patients, studies,
     series, key_slices, lesions, slices; ``per_type`` counts lesions (``'unlabelled'`` for -1),
-    ``per_profile`` key slices; ``size_histogram`` lesions per long-diameter bin (pixels)."""
+    ``per_profile`` key slices; ``size_histogram`` lesions per long-diameter bin (pixels);
+    ``site`` the acquisition site (:mod:`.sites`)."""
 
     out_dir: str
     per_split: Mapping[str, Mapping[str, int]]
@@ -30,13 +32,17 @@ class GenerationSummary:
     size_histogram: Mapping[str, int]
     long_diameter_px: Mapping[str, float]
     elapsed_s: float
+    site: str = 'a'
 
     def total(self, what: str) -> int:
         return sum(counts[what] for counts in self.per_split.values())
 
     def format(self) -> str:
         """A multi-line human-readable report."""
-        lines = [f'Synthetic DeepLesion written to {self.out_dir} in {self.elapsed_s:.1f} s']
+        lines = [
+            f'Synthetic DeepLesion written to {self.out_dir} in {self.elapsed_s:.1f} s',
+            f'acquisition site: {self.site} ({SITES[self.site].description})',
+        ]
         columns = ('patients', 'studies', 'series', 'key_slices', 'lesions', 'slices')
         lines.append(f'{"split":<8}' + ''.join(f'{c:>12}' for c in columns))
         for split, counts in self.per_split.items():
@@ -66,6 +72,7 @@ def summarize(
     acquisitions: Sequence[AcquisitionRecord],
     slices_per_split: Mapping[str, int],
     elapsed_s: float,
+    site: str = 'a',
 ) -> GenerationSummary:
     """Count ``rows`` (and their key slices' ``acquisitions``) per split, type and profile."""
     per_split: dict[str, dict[str, int]] = {}
@@ -97,4 +104,5 @@ def summarize(
             'max': float(longs.max()),
         },
         elapsed_s=elapsed_s,
+        site=site,
     )
