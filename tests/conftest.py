@@ -298,6 +298,30 @@ def fake_batch(batch_size: int = 2, size: int = TINY_SIZE, seed: int = 0) -> dic
     return {'inputs': inputs, 'data_samples': samples}
 
 
+def predict(model, batch) -> list:
+    """The data samples ``model`` (an enhancer or a detector) predicts for ``batch``, eval mode."""
+    model.eval()
+    with torch.no_grad():
+        return model.test_step(batch)
+
+
+def detections(model, batch) -> list[tuple]:
+    """(boxes, scores, labels) of each image of ``batch``."""
+    return [
+        (o.pred_instances.bboxes, o.pred_instances.scores, o.pred_instances.labels)
+        for o in predict(model, batch)
+    ]
+
+
+def same_detections(first, second) -> bool:
+    """Whether two :func:`detections` lists are equal, tensor for tensor, bit for bit."""
+    return all(
+        torch.equal(a, b)
+        for one, two in zip(first, second, strict=True)
+        for a, b in zip(one, two, strict=True)
+    )
+
+
 def fractional_batch() -> dict:
     """``fake_batch`` with intensities off the integer grid (as a windowed HU image has them),
     where ``x / 255 * 255`` is not always ``x``."""

@@ -151,6 +151,17 @@ def test_the_gated_demo_enhancer_is_the_demo_enhancer_with_the_gate_on():
     assert load('demo/enhancer_r18-w16_6e_synth_gated.py').model.data_preprocessor.regressor.gate
 
 
+def test_the_window_denoise_demo_enhancer_swaps_only_the_preprocessor():
+    changed = differing_keys(
+        'demo/enhancer_r18-w16_6e_synth.py', 'demo/enhancer_r18-w16_6e_synth_window_denoise.py'
+    )
+    assert changed and all(k.startswith('model.data_preprocessor.') for k in changed)
+    cfg = load('demo/enhancer_r18-w16_6e_synth_window_denoise.py')
+    assert cfg.model.data_preprocessor.type == 'WindowDenoisePreprocessor'
+    assert cfg.model.data_preprocessor.regressor.type == 'WindowDenoiseRegressor'
+    assert cfg.model.detector_checkpoint is None  # a --cfg-option, as in the sibling
+
+
 def test_patience_ablation_changes_only_the_patience():
     parent, child = (
         load('enhancer_r18.py').custom_hooks,

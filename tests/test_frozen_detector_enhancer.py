@@ -6,8 +6,11 @@ from conftest import (
     DEMO_CONFIGS,
     DEMO_ENHANCER,
     data_options,
+    detections,
     fake_batch,
     fractional_batch,
+    predict,
+    same_detections,
     tiny_detector_config,
     tiny_enhancer_config,
     train_in_process,
@@ -275,28 +278,6 @@ GATED_REGRESSOR = {
 
 def gated_learned() -> dict:
     return {'mode': 'learned', 'regressor': dict(GATED_REGRESSOR)}
-
-
-def predict(model, batch) -> list:
-    model.eval()
-    with torch.no_grad():
-        return model.test_step(batch)
-
-
-def detections(model, batch) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(boxes, scores, labels) of each image."""
-    return [
-        (o.pred_instances.bboxes, o.pred_instances.scores, o.pred_instances.labels)
-        for o in predict(model, batch)
-    ]
-
-
-def same_detections(first, second) -> bool:
-    return all(
-        torch.equal(a, b)
-        for one, two in zip(first, second, strict=True)
-        for a, b in zip(one, two, strict=True)
-    )
 
 
 def test_gate_at_zero_gives_the_detections_of_the_detector_alone():

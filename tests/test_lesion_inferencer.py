@@ -449,3 +449,25 @@ def test_a_gated_enhancers_alpha_is_recorded_and_valid():
     assert any(
         'maximum' in e for e in schema_errors(slice_record(too_much, 'x.png', False), slice_schema)
     )
+
+
+def test_the_ct_native_enhancers_parameters_are_recorded_and_valid():
+    from json_schema_subset import schema_errors
+
+    from mmlesion.apis.lesion_inferencer import SliceResult
+    from mmlesion.apis.predictions_json import slice_record
+
+    def window_result(**params) -> SliceResult:
+        return SliceResult('ct.nii.gz', 'ct.nii.gz[0]', 0, (1.0, 1.0, 2.0), None, None, **params)
+
+    chosen = {'window_level_offset_hu': -20.0, 'window_width_scale': 0.7, 'denoise_strength': 0.3}
+    record = slice_record(window_result(**chosen), 'i0_s000.png', False)
+    assert {k: record[k] for k in chosen} == chosen
+    assert record['clahe_clip_limit'] is None
+    plain = slice_record(window_result(), 'i0_s000.png', False)
+    assert all(plain[k] is None for k in chosen)
+    slice_schema = {**SCHEMA['$defs']['slice'], '$defs': SCHEMA['$defs']}
+    assert schema_errors(record, slice_schema) == []
+    assert schema_errors(plain, slice_schema) == []
+    too_much = slice_record(window_result(**{**chosen, 'denoise_strength': 1.5}), 'x.png', False)
+    assert any('maximum' in e for e in schema_errors(too_much, slice_schema))

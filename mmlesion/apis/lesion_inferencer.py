@@ -89,6 +89,11 @@ class SliceResult:
     detections: list[Detection] = field(default_factory=list)
     #: The blend gate's weight of the enhancement in [0, 1] (a gated enhancer), else None.
     clahe_alpha: float | None = None
+    #: The CT-native enhancer's window level offset (HU), window width scale and denoising
+    #: strength in [0, 1] (``WindowDenoisePreprocessor``), else None.
+    window_level_offset_hu: float | None = None
+    window_width_scale: float | None = None
+    denoise_strength: float | None = None
     #: NaN/Inf voxels of this slice, set to air before detection
     #: (:func:`~.ct_volume.fill_non_finite`).
     non_finite_voxels: int = 0
@@ -352,17 +357,23 @@ class LesionInferencer:
             detections.append(
                 Detection(tuple(box.tolist()), float(score), name, sides[1], sides[0])
             )
-        clip = sample.metainfo.get('clahe_clip_limit')
-        grid = sample.metainfo.get('clahe_grid_size')
-        alpha = sample.metainfo.get('clahe_alpha')
+        enhancement = {
+            key: sample.metainfo.get(key)
+            for key in (
+                'clahe_clip_limit',
+                'clahe_grid_size',
+                'clahe_alpha',
+                'window_level_offset_hu',
+                'window_width_scale',
+                'denoise_strength',
+            )
+        }
         return SliceResult(
             source=volume.source,
             slice_name=volume.slice_names[index],
             slice_index=index,
             spacing_mm=volume.spacing_mm,
-            clahe_clip_limit=clip,
-            clahe_grid_size=grid,
-            clahe_alpha=alpha,
+            **enhancement,
             detections=detections,
             non_finite_voxels=non_finite,
             display=display,

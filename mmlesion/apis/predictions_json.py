@@ -70,6 +70,9 @@ def slice_record(result, image: str, record_paths: bool) -> dict:
         'clahe_clip_limit': result.clahe_clip_limit,
         'clahe_grid_size': result.clahe_grid_size,
         'clahe_alpha': result.clahe_alpha,
+        'window_level_offset_hu': result.window_level_offset_hu,
+        'window_width_scale': result.window_width_scale,
+        'denoise_strength': result.denoise_strength,
         'non_finite_voxels': result.non_finite_voxels,
         'detections': [
             {

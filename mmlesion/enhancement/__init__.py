@@ -5,7 +5,8 @@
 ``fusion_weights`` and the Laplacian ``pyramid_fusion``. ``glcae``'s inference on the
 CPU runs in a fused C++ kernel (:mod:`.native`, ``csrc/glcae_cpu.cpp``) when it is compiled.
 ``blend`` is the gate that steps from the original image towards an enhancement (``alpha = 0``
-returns the original exactly).
+returns the original exactly). ``window_denoise`` is the CT-native family: a per-image HU window
+level and width, then a Gaussian denoising step; its identity parameters return the input exactly.
 """
 
 from .blend import blend
@@ -27,6 +28,7 @@ from .laplacian_pyramid import (
     pyramid_fusion,
 )
 from .linear_stretch import linear_stretch
+from .window_denoise import gaussian_blur, window_denoise
 
 __all__ = [
     'blend',
@@ -34,6 +36,7 @@ __all__ = [
     'collapse',
     'default_levels',
     'fusion_weights',
+    'gaussian_blur',
     'gaussian_pyramid',
     'glcae',
     'global_histogram_modification',
@@ -45,4 +48,5 @@ __all__ = [
     'pyramid_fusion',
     'select_lambda',
     'tone_distortion',
+    'window_denoise',
 ]

@@ -1,8 +1,12 @@
-from .data_preprocessors import AdaptiveCLAHEPreprocessor, PolicyEnhancementPreprocessor
+from .data_preprocessors import (
+    AdaptiveCLAHEPreprocessor,
+    PolicyEnhancementPreprocessor,
+    WindowDenoisePreprocessor,
+)
 from .detectors import FrozenDetectorEnhancer
 from .layers import GatherRoIAlign, gather_roi_align
 from .losses import expected_setting_loss
-from .regressors import CLAHEParamRegressor, SettingPolicy
+from .regressors import CLAHEParamRegressor, SettingPolicy, WindowDenoiseRegressor
 from .roi_extractors import RegisteredLayerRoIExtractor
 from .test_time_augs import ShiftFlipTTAModel
 
@@ -15,6 +19,8 @@ __all__ = [
     'RegisteredLayerRoIExtractor',
     'SettingPolicy',
     'ShiftFlipTTAModel',
+    'WindowDenoisePreprocessor',
+    'WindowDenoiseRegressor',
     'expected_setting_loss',
     'gather_roi_align',
 ]

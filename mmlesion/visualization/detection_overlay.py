@@ -18,7 +18,16 @@ _BOX_COLOR = (40, 40, 230)  # BGR red
 
 def _title(result, name: str) -> str:
     clip, grid = result.clahe_clip_limit, result.clahe_grid_size
-    enhancement = 'no enhancement' if clip is None else f'clip {clip:.2f}  grid {grid:.2f}'
+    scale = getattr(result, 'window_width_scale', None)
+    if clip is not None:
+        enhancement = f'clip {clip:.2f}  grid {grid:.2f}'
+    elif scale is not None:
+        enhancement = (
+            f'level {result.window_level_offset_hu:+.0f} HU  width x{scale:.2f}  '
+            f'denoise {result.denoise_strength:.2f}'
+        )
+    else:
+        enhancement = 'no enhancement'
     return f'{name}  {enhancement}  {len(result.detections)} lesion(s)'
 
 

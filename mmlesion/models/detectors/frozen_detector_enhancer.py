@@ -42,8 +42,9 @@ NORMALISATION_AND_PADDING = (
 class FrozenDetectorEnhancer(BaseDetector):
     """Train the enhancement in front of a trained detector whose weights never change.
 
-    The model's ``data_preprocessor`` (an :class:`AdaptiveCLAHEPreprocessor`) holds the
-    regressor and enhances every batch; the wrapped ``detector`` sees the enhanced images.
+    The model's ``data_preprocessor`` (an :class:`AdaptiveCLAHEPreprocessor`, a
+    :class:`WindowDenoisePreprocessor` or another :class:`PerImageEnhancementPreprocessor`) holds
+    the regressor and enhances every batch; the wrapped ``detector`` sees the enhanced images.
     Every detector parameter has ``requires_grad=False`` and the detector stays in eval mode
     even when the wrapper is put in train mode, so BatchNorm statistics never move.
 
@@ -78,8 +79,9 @@ class FrozenDetectorEnhancer(BaseDetector):
             (``data_preprocessor.regressor.*``) is loaded into this one: an enhancer trained in
             front of one detector placed in front of another (detector transfer), or at
             inference. ``None``: the regressor starts at its ``init_params``.
-        data_preprocessor: an ``AdaptiveCLAHEPreprocessor`` config; fields it leaves out
-            (mean, std, padding, ...) are taken from ``detector['data_preprocessor']``.
+        data_preprocessor: an ``AdaptiveCLAHEPreprocessor`` or ``WindowDenoisePreprocessor``
+            config; fields it leaves out (mean, std, padding, ...) are taken from
+            ``detector['data_preprocessor']``.
         objective: ``'surrogate'`` or ``'reinforce'``.
         map_delta_interval: log ``map_delta`` every this many training iterations (0 = never;
             it costs two prediction passes).
@@ -268,7 +270,8 @@ class FrozenDetectorEnhancer(BaseDetector):
         if original_inputs is None:
             raise ValueError(
                 'FrozenDetectorEnhancer.loss needs original_inputs: use an '
-                'AdaptiveCLAHEPreprocessor as the model data_preprocessor'
+                'AdaptiveCLAHEPreprocessor or WindowDenoisePreprocessor as the model '
+                'data_preprocessor'
             )
         self._train_iter += 1
         if self.objective == 'surrogate':
@@ -325,7 +328,7 @@ class FrozenDetectorEnhancer(BaseDetector):
         if log_prob is None:
             raise ValueError(
                 "objective='reinforce' needs the preprocessor to sample parameters "
-                "(AdaptiveCLAHEPreprocessor in mode='learned')"
+                "(AdaptiveCLAHEPreprocessor or WindowDenoisePreprocessor in mode='learned')"
             )
         map_original, map_enhanced = self._batch_maps(enhanced, original, data_samples)
         reward = log_prob.new_tensor(map_enhanced - map_original)
@@ -364,13 +367,17 @@ class FrozenDetectorEnhancer(BaseDetector):
 def _parameter_stats(
     data_samples: list[DetDataSample], like: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Batch mean of the clip limit, grid size and (with the gate) blend weight used (logged,
-    not optimised), so that the training log shows where the regressor is heading."""
+    """Batch mean of the enhancement parameters used (logged, not optimised): clip limit, grid
+    size and (with the gate) blend weight, or window level offset, width scale and denoising
+    strength, so that the training log shows where the regressor is heading."""
     stats = {}
     for key, name in (
         ('clahe_clip_limit', 'clip_limit'),
         ('clahe_grid_size', 'grid_size'),
         ('clahe_alpha', 'alpha'),
+        ('window_level_offset_hu', 'level_offset_hu'),
+        ('window_width_scale', 'width_scale'),
+        ('denoise_strength', 'denoise'),
     ):
         values = [s.metainfo.get(key) for s in data_samples]
         values = [v for v in values if v is not None]

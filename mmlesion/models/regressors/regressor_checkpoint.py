@@ -17,6 +17,8 @@ from mmlesion.utils.checkpoint_loading import (
 
 #: Where a ``FrozenDetectorEnhancer`` keeps its regressor's weights.
 REGRESSOR_PREFIX = 'data_preprocessor.regressor.'
+#: The data preprocessors of a trained (learned) enhancer.
+ENHANCER_PREPROCESSORS = ('AdaptiveCLAHEPreprocessor', 'WindowDenoisePreprocessor')
 
 
 def _read(checkpoint: str | Mapping, source: str | None) -> tuple[Mapping, str]:
@@ -82,10 +84,10 @@ def enhancer_preprocessor_config(checkpoint: str | Mapping, source: str | None =
         raise CheckpointError(f'{error}; pass the enhancer config file instead') from None
     preprocessor = model.get('data_preprocessor') or {}
     found = preprocessor.get('type') if isinstance(preprocessor, dict) else preprocessor
-    if found != 'AdaptiveCLAHEPreprocessor':
+    if found not in ENHANCER_PREPROCESSORS:
         raise CheckpointError(
             f'{source} is not an enhancer checkpoint: its model.data_preprocessor is '
-            f'{found!r}, not AdaptiveCLAHEPreprocessor'
+            f'{found!r}, not one of {ENHANCER_PREPROCESSORS}'
         )
     return preprocessor
 
