@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from projects.enhancement_benchmark.benchmark.new_scanner import (
+    LEARNED,
     PAIRS,
     NewScannerSeed,
     NewScannerSettings,
@@ -30,9 +31,9 @@ ISSUE_PAIRS = {'enhancer-alone', 'enhancer-tuned_fixed', 'finetuned-alone', 'enh
 
 
 def tiny_settings(work_dir: Path, detector: str, site_a: Path) -> NewScannerSettings:
-    """The study on 8-patient, 96-pixel data with the tests' tiny models, one epoch of four
-    items each, a one-setting grid per family, no CT-native family (its branch may not have
-    landed), site 'a' as 'site B' (the plumbing, not the shift)."""
+    """The study on an 8-patient, 96-pixel site B with the tests' tiny models, one epoch of
+    four items each, a one-setting grid per family; of the learned variants the paper's and the
+    CT-native one (the gated one is the paper's with a flag)."""
     tiny = library_conftest.tiny_detector_config().to_dict()
     data = {f'{s}_dataloader.batch_size': 2 for s in ('train', 'val', 'test')}
     short = {
@@ -46,13 +47,15 @@ def tiny_settings(work_dir: Path, detector: str, site_a: Path) -> NewScannerSett
         detector_checkpoint=detector,
         site_a_data=str(site_a),
         site_b_data=str(work_dir / 'site_b'),
-        site='a',
         num_patients=8,
         image_size=96,
         data_workers=1,
-        window_config=None,
+        learned={name: LEARNED[name] for name in ('learned_paper', 'learned_window')},
         search_clips=(2.0,),
         search_grids=(8.0,),
+        window_levels_hu=(40.0,),
+        window_width_scales=(1.0,),
+        window_denoise=(0.5,),
         label_sizes=(1, 2),
         null_copies=2,
         bootstrap_resamples=20,
@@ -102,16 +105,19 @@ def test_the_json_has_the_issue_shape(tiny_study):
     assert run['seed'] == 5
     for metric in ('froc_avg', 'map'):
         assert ISSUE_METHODS <= set(run[metric])
-        assert {'learned_paper', 'learned_gated', 'tta', 'oracle_null'} <= set(run[metric])
+        assert {'learned_paper', 'learned_window', 'tta', 'oracle_null'} <= set(run[metric])
+        assert {'glcae_tuned', 'clahe_tuned', 'window_tuned'} <= set(run[metric])
         assert all(0 <= v <= 100 for v in run[metric].values())
     # The enhancer is the variant with the best validation metric, and carries its numbers.
     variant = run['enhancer_variant']
-    assert variant in ('learned_paper', 'learned_gated')
+    assert variant in ('learned_paper', 'learned_window')
     assert run['froc_avg']['enhancer'] == run['froc_avg'][variant]
     assert run['val_map']['enhancer'] == max(
-        run['val_map'][v] for v in ('learned_paper', 'learned_gated')
+        run['val_map'][v] for v in ('learned_paper', 'learned_window')
     )
-    assert run['tuned_fixed_choice']['tuned_fixed']['family'] in ('identity', 'glcae', 'clahe')
+    families = ('identity', 'glcae', 'clahe', 'window')
+    assert run['tuned_fixed_choice']['tuned_fixed']['family'] in families
+    assert run['tuned_fixed_choice']['window_tuned']['setting'] in ([0, 0], [40, 1, 0.5])
     for pairs in (result['bootstrap'], run['bootstrap']):
         assert ISSUE_PAIRS <= set(pairs)
         for pair in ISSUE_PAIRS:
@@ -131,7 +137,7 @@ def test_the_json_has_the_issue_shape(tiny_study):
         assert run['label_efficiency'][method][train] == run['froc_avg'][method]
         assert set(result['label_efficiency'][method]) == {'1', '2', train}
     assert result['label_efficiency_alone_froc_avg'] == run['froc_avg']['alone']
-    assert {'learned_paper', 'learned_gated', 'finetuned', 'enhancer'} <= set(run['train_seconds'])
+    assert {'learned_paper', 'learned_window', 'finetuned', 'enhancer'} <= set(run['train_seconds'])
     assert all(seconds > 0 for seconds in run['train_seconds'].values())
     assert run['tta_seconds_per_image'] > 0
     assert 'records' not in run  # paths of the work folder stay out of the results
@@ -152,7 +158,7 @@ def test_finetuning_moves_the_detector_while_the_enhancers_keep_it_frozen(tiny_s
     checksums = run['detector_checksums']
     site_a = detector_checksum(tiny_study['settings'].detector_checkpoint)
     assert checksums['site_a'] == site_a
-    assert checksums['learned_paper'] == checksums['learned_gated'] == site_a
+    assert checksums['learned_paper'] == checksums['learned_window'] == site_a
     assert checksums['finetuned'] != site_a
     # The site-A checkpoint file itself is untouched by the study.
     assert file_sha256(tiny_study['settings'].detector_checkpoint) == tiny_study['hash_before']
