@@ -36,11 +36,12 @@ a finished stage is skipped on a re-run unless ``force``):
   number of steps. Model selection uses the whole site-B validation split in every run;
 - ``site_a_check``: the site-B ``enhancer`` on site A's test split, beside the detector alone
   there: whether site A pays for the adaptation;
-- ``report``: the seed's record (:func:`seed_record`) with the paired bootstrap of
-  :data:`PAIRS` over site B's test slices.
+- ``report``: the seed's record (:func:`~.new_scanner_report.seed_record`) with the paired
+  bootstrap of :data:`~.new_scanner_report.PAIRS` over site B's test slices.
 
 The study (:func:`run_study`) runs every seed and writes the JSON (``runs``, pooled intervals,
-the mean label-efficiency curve; :func:`study_result`) and the label-efficiency plot.
+the mean label-efficiency curve; :func:`~.new_scanner_report.study_result`) and the
+label-efficiency plot (:mod:`.new_scanner_report`).
 Every stage checks the detector weights: each enhancer checkpoint's detector has the site-A
 checksum, the fine-tuned one has not (``detector_checksums`` of a run).
 """
@@ -65,7 +66,16 @@ from . import train_and_test
 from .baselines import metric_row
 from .demo import tta_module
 from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS, best_row, search_grid
-from .machine_description import machine_description
+from .new_scanner_report import (
+    KEPT,
+    PAIRS,
+    load_records,
+    method_scorers,
+    plot_label_efficiency,
+    plot_path,
+    seed_record,
+    study_result,
+)
 from .setting_sweep import IDENTITY, Setting, configured, configured_window, sweep_fixed_settings
 from .stages import StagedRun
 
@@ -85,20 +95,6 @@ LEARNED = {
     'learned_gated': 'configs/demo/enhancer_r18-w16_6e_synth_gated.py',
     'learned_window': 'configs/demo/enhancer_r18-w16_6e_synth_window_denoise.py',
 }
-#: (method, reference) pairs bootstrapped over site B's test slices; the first four are the
-#: issue's.
-PAIRS = (
-    ('enhancer', 'alone'),
-    ('enhancer', 'tuned_fixed'),
-    ('finetuned', 'alone'),
-    ('enhancer', 'finetuned'),
-    ('tuned_fixed', 'alone'),
-    ('tta', 'alone'),
-    ('oracle', 'alone'),
-    ('oracle_null', 'alone'),
-)
-#: Metrics of a method kept in a run (percent): result key -> ``metric_row`` key.
-KEPT = ('map', 'ap50', 'froc_avg')
 
 
 @dataclass
@@ -266,13 +262,6 @@ def candidate_label(family: str, setting: Setting) -> str:
     return f'{family} (' + ', '.join(f'{v:g}' for v in setting) + ')'
 
 
-def _load_records(path: str | Path) -> list[dict]:
-    from mmlesion.utils.safe_pickle import load_predictions
-
-    with open(path, 'rb') as f:
-        return load_predictions(f)
-
-
 def _save_records(path: Path, records) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, pickle.dumps(records))
@@ -355,7 +344,7 @@ class NewScannerSeed(StagedRun):
             config, checkpoint, str(out_dir / 'test'), options, out=dump, desc=f'{name} (test)'
         )
         infos, classes = self._test_infos(root)
-        records = slice_records(_load_records(dump), infos)
+        records = slice_records(load_records(dump), infos)
         val = train_and_test.test(
             config,
             checkpoint,
@@ -610,7 +599,7 @@ class NewScannerSeed(StagedRun):
         from .setting_sweep import sweep_nuisance_copies
 
         s = self.settings
-        candidates = _load_records(tuned['candidate_records'])
+        candidates = load_records(tuned['candidate_records'])
         classes = tuple(tuned['classes'])
         labels = list(candidates)
         best = choose_per_slice(labels, candidates, len(classes) or None)['best']
@@ -683,7 +672,7 @@ class NewScannerSeed(StagedRun):
             desc='tta',
         )
         infos, classes = self._test_infos(self.site_b)
-        records = slice_records(_load_records(dump), infos)
+        records = slice_records(load_records(dump), infos)
         return {
             'test': metric_row(records, classes),
             'records': _save_records(folder / 'records_tta.pkl', records),
@@ -732,9 +721,9 @@ class NewScannerSeed(StagedRun):
             desc='enhancer, site A (test)',
         )
         infos, classes = self._test_infos(s.site_a_data)
-        records = slice_records(_load_records(dump), infos)
+        records = slice_records(load_records(dump), infos)
         aligned = aligned_results(
-            {'enhancer': records, 'alone': _load_records(shift['records']['site_a_alone'])}
+            {'enhancer': records, 'alone': load_records(shift['records']['site_a_alone'])}
         )
         scorers = {k: WeightedSliceMetrics(v, len(classes) or None) for k, v in aligned.items()}
         return {
@@ -768,217 +757,6 @@ class NewScannerSeed(StagedRun):
             if a in scorers and b in scorers
         }
         return record
-
-
-def method_scorers(records: Mapping[str, str]) -> dict:
-    """Method -> :class:`~mmlesion.evaluation.functional.WeightedSliceMetrics` of its test
-    records (the files of a run's ``records``), the slices in one order."""
-    from mmlesion.evaluation.functional import WeightedSliceMetrics
-    from mmlesion.evaluation.paired_bootstrap import aligned_results
-
-    aligned = aligned_results({name: _load_records(path) for name, path in records.items()})
-    return {name: WeightedSliceMetrics(r) for name, r in aligned.items()}
-
-
-def seed_record(
-    settings: NewScannerSettings, seed: int, stages: Mapping[str, dict], variant: str
-) -> dict:
-    """One seed's entry of the study's ``runs``: per method its site-B test ``froc_avg``,
-    ``map`` and ``ap50`` (percent), the chosen variant and setting, the shift, the site-A check,
-    the label-efficiency curve, training seconds, checksums and stage seconds."""
-    methods: dict[str, dict] = {'alone': {'test': stages['shift']['site_b_test']}}
-    records = {'alone': stages['shift']['records']['alone']}
-    for stage in ('tuned_fixed', 'oracle'):
-        for name, method in stages[stage]['methods'].items():
-            methods[name] = method
-            records[name] = method['records']
-    learned = settings.learned_variants()
-    for name in [*learned, 'finetuned', 'tta']:
-        if name in stages:
-            methods[name] = stages[name]
-            records[name] = stages[name]['records']
-    methods['enhancer'] = stages[variant]
-    records['enhancer'] = stages[variant]['records']
-    train_seconds = {
-        name: stages[name]['train_seconds'] for name in [*learned, 'finetuned'] if name in stages
-    }
-    train_seconds['enhancer'] = stages[variant]['train_seconds']
-    label_efficiency: dict[str, dict[str, float]] = {'enhancer': {}, 'finetuned': {}}
-    label_map: dict[str, dict[str, float]] = {'enhancer': {}, 'finetuned': {}}
-    label_seconds: dict[str, dict[str, float]] = {'enhancer': {}, 'finetuned': {}}
-    for method in label_efficiency:
-        for n in settings.label_sizes:
-            stage = stages[f'label_efficiency/{method}_{n}']
-            label_efficiency[method][str(n)] = stage['test']['froc_avg']
-            label_map[method][str(n)] = stage['test']['map']
-            label_seconds[method][str(n)] = stage['train_seconds']
-        # The whole train split: the main runs.
-        full = str(stages['data']['patients']['train'])
-        label_efficiency[method][full] = methods[method]['test']['froc_avg']
-        label_map[method][full] = methods[method]['test']['map']
-        label_seconds[method][full] = train_seconds[method]
-    shift = stages['shift']
-    site_a = stages['site_a_check']
-    checksums = {'site_a': shift['detector_checksum']}
-    checksums.update({name: stages[name]['detector_checksum'] for name in [*learned, 'finetuned']})
-    return {
-        'seed': seed,
-        'site_b_data': settings.site_b_root(seed),
-        'patients': stages['data']['patients'],
-        **{key: {m: v['test'][key] for m, v in methods.items()} for key in KEPT},
-        'val_map': {m: v['val']['map'] for m, v in methods.items() if 'val' in v},
-        'val_froc_avg': {m: v['val']['froc_avg'] for m, v in methods.items() if 'val' in v},
-        'enhancer_variant': variant,
-        'tuned_fixed_choice': {
-            name: {k: stages['tuned_fixed']['methods'][name][k] for k in ('family', 'setting')}
-            for name in stages['tuned_fixed']['methods']
-        },
-        'oracle_chosen_families': stages['oracle']['methods']['oracle']['chosen_families'],
-        'shift': {
-            'site_a_alone_froc_avg': shift['site_a_test']['froc_avg'],
-            'site_b_alone_froc_avg': shift['site_b_test']['froc_avg'],
-            'site_b_val_alone_froc_avg': shift['site_b_val']['froc_avg'],
-            'drop_froc_avg': shift['drop']['froc_avg'],
-            'drop_map': shift['drop']['map'],
-        },
-        'site_a_alone_froc_avg': site_a['site_a_alone']['froc_avg'],
-        'site_a_enhancer_froc_avg': site_a['site_a_enhancer']['froc_avg'],
-        'site_a_alone_map': site_a['site_a_alone']['map'],
-        'site_a_enhancer_map': site_a['site_a_enhancer']['map'],
-        'site_a_bootstrap': site_a['bootstrap'],
-        'label_efficiency': label_efficiency,
-        'label_efficiency_map': label_map,
-        'label_efficiency_train_seconds': label_seconds,
-        'train_seconds': train_seconds,
-        'tta_seconds_per_image': stages['tta']['timing']['seconds_per_image']
-        if 'tta' in stages
-        else None,
-        'detector_checksums': checksums,
-        'stage_seconds': {
-            name: stage.get('elapsed_s') for name, stage in stages.items() if name != 'report'
-        },
-        'records': records,
-    }
-
-
-def _mean(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if len(values) else float('nan')
-
-
-def study_result(settings: NewScannerSettings, runs: Sequence[dict], command: str) -> dict:
-    """The study's JSON: the runs, the bootstrap pooled over them, the mean curves."""
-    from mmlesion.evaluation.paired_bootstrap import pooled_paired_bootstrap
-
-    scorers = [method_scorers(run['records']) for run in runs]
-    pooled = {}
-    for a, b in PAIRS:
-        if all(a in s and b in s for s in scorers):
-            pooled[f'{a}-{b}'] = pooled_paired_bootstrap(
-                [(s[a], s[b]) for s in scorers],
-                num_resamples=settings.bootstrap_resamples,
-                seed=settings.bootstrap_seed,
-            )
-    sizes = sorted({n for run in runs for n in run['label_efficiency']['enhancer']}, key=int)
-    return {
-        'command': command,
-        'machine': machine_description(),
-        'detector_checkpoint': settings.detector_checkpoint,
-        'site': settings.site,
-        'data': {
-            'num_patients': settings.num_patients,
-            'image_size': settings.image_size,
-            'difficulty': settings.difficulty,
-            'site_a_data': settings.site_a_data,
-        },
-        'configs': {
-            'learned': settings.learned_variants(),
-            'finetuned': settings.finetune_config,
-            'window': settings.window_config,
-        },
-        'runs': [{k: v for k, v in run.items() if k != 'records'} for run in runs],
-        'bootstrap': pooled,
-        'bootstrap_scope': (
-            'top level: the mean over the runs of each pair difference, site-B test slices '
-            'resampled within each run (pooled_paired_bootstrap); runs[i].bootstrap: that '
-            "run's own paired bootstrap"
-        ),
-        'shift': {
-            'site_a_alone_froc_avg': _mean([r['site_a_alone_froc_avg'] for r in runs]),
-            'alone_froc_avg': _mean([r['froc_avg']['alone'] for r in runs]),
-            'drop_froc_avg': _mean([r['shift']['drop_froc_avg'] for r in runs]),
-        },
-        'label_efficiency': {
-            method: {
-                n: _mean(
-                    [
-                        r['label_efficiency'][method][n]
-                        for r in runs
-                        if n in r['label_efficiency'][method]
-                    ]
-                )
-                for n in sizes
-            }
-            for method in ('enhancer', 'finetuned')
-        },
-        'label_efficiency_alone_froc_avg': _mean([r['froc_avg']['alone'] for r in runs]),
-        'train_seconds': {
-            method: _mean([r['train_seconds'][method] for r in runs])
-            for method in runs[0]['train_seconds']
-        }
-        if runs
-        else {},
-        'seconds_per_seed': _mean([sum(v or 0 for v in r['stage_seconds'].values()) for r in runs]),
-    }
-
-
-def plot_label_efficiency(result: dict, path: str | Path) -> Path:
-    """FROC average sensitivity against labelled site-B patients: the enhancer and the fine-tuned
-    detector (each run thin, the mean bold), the detector alone as a flat line."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    colours = {'enhancer': 'tab:blue', 'finetuned': 'tab:orange'}
-    labels = {'enhancer': 'enhancer (frozen detector)', 'finetuned': 'fine-tuned detector'}
-    for method, colour in colours.items():
-        for run in result['runs']:
-            curve = run['label_efficiency'][method]
-            xs = sorted(curve, key=int)
-            ax.plot([int(x) for x in xs], [curve[x] for x in xs], color=colour, alpha=0.3, lw=1)
-        mean = result['label_efficiency'][method]
-        xs = sorted(mean, key=int)
-        ax.plot(
-            [int(x) for x in xs], [mean[x] for x in xs], 'o-', color=colour, label=labels[method]
-        )
-    ax.axhline(
-        result['label_efficiency_alone_froc_avg'],
-        color='gray',
-        ls='--',
-        label='detector alone (site A weights)',
-    )
-    ax.set_xscale('log')
-    sizes = sorted({int(n) for curve in result['label_efficiency'].values() for n in curve})
-    ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.minorticks_off()
-    ax.set_xlabel('labelled site-B patients (train split; the last point: all of it)')
-    ax.set_ylabel('FROC average sensitivity, site-B test (%)')
-    seeds = len(result['runs'])
-    ax.set_title(f'New scanner: label efficiency ({seeds} seed{"s" if seeds > 1 else ""})')
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_path(out_file: str | Path) -> Path:
-    """The plot beside the JSON: ``<stem>_label_efficiency.png``."""
-    out_file = Path(out_file)
-    return out_file.with_name(f'{out_file.stem}_label_efficiency.png')
 
 
 def run_study(

@@ -1,5 +1,6 @@
-"""The new-scanner study (benchmark/new_scanner.py): a tiny run end to end (the JSON's shape,
-resumption, the frozen and the fine-tuned detector's checksums), and its patient subsets."""
+"""The new-scanner study (benchmark/new_scanner.py, new_scanner_report.py): a tiny run end to
+end (the JSON's shape, resumption, the frozen and the fine-tuned detector's checksums), its
+patient subsets and its command line."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ import pytest
 
 from projects.enhancement_benchmark.benchmark.new_scanner import (
     LEARNED,
-    PAIRS,
     NewScannerSeed,
     NewScannerSettings,
     detector_checksum,
     nested_patient_subsets,
-    plot_path,
     run_study,
     split_patients,
     synthetic_config,
 )
+from projects.enhancement_benchmark.benchmark.new_scanner_report import PAIRS, plot_path
 
 from .conftest import library_conftest
 
@@ -204,3 +204,22 @@ def test_the_settings_check_names_what_is_missing(tmp_path):
     settings = NewScannerSettings(detector_checkpoint=str(tmp_path / 'none.pth'))
     with pytest.raises(FileNotFoundError, match=r'detector checkpoint .*none\.pth'):
         settings.check()
+
+
+def test_the_command_line_maps_onto_the_settings():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / 'tools' / 'new_scanner.py'
+    spec = importlib.util.spec_from_file_location('new_scanner_tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    default = tool.settings_from_args(tool.parse_args([]))
+    assert default == NewScannerSettings()  # the command line's defaults are the study's
+    args = ['--no-window', '--learned', 'learned_paper', 'learned_window', '--label-sizes', '5']
+    args += ['--search-clips', '4', '--enhancer-options', '{"train_cfg.max_epochs": 2}']
+    settings = tool.settings_from_args(tool.parse_args(args))
+    assert settings.window_config is None
+    assert list(settings.learned_variants()) == ['learned_paper']  # no CT-native family
+    assert settings.label_sizes == (5,) and settings.search_clips == (4.0,)
+    assert settings.search_grids == NewScannerSettings().search_grids
+    assert settings.enhancer_options == {'train_cfg.max_epochs': 2}

@@ -30,9 +30,9 @@ from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_se
 from projects.enhancement_benchmark.benchmark.new_scanner import (
     LEARNED,
     NewScannerSettings,
-    plot_path,
     run_study,
 )
+from projects.enhancement_benchmark.benchmark.new_scanner_report import plot_path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
