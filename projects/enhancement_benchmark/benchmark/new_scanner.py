@@ -402,6 +402,9 @@ class NewScannerSeed(StagedRun):
             tta_module()  # a missing module fails now, not after the training stages
         out: dict[str, dict] = {}
         out['data'] = self._stage('data', self.generate_data)
+        # Too large a subset fails now, not after the training stages.
+        patients = split_patients(self.site_b)['train']
+        subsets = nested_patient_subsets(patients, s.label_sizes, self.seed)
         out['shift'] = self._stage('shift', self.shift)
         out['tuned_fixed'] = self._stage('tuned_fixed', self.tuned_fixed, self._grid_options())
         out['oracle'] = self._stage(
@@ -415,8 +418,6 @@ class NewScannerSeed(StagedRun):
         if s.tta:
             out['tta'] = self._stage('tta', self.evaluate_tta)
         variant = self.best_variant(out)
-        patients = split_patients(self.site_b)['train']
-        subsets = nested_patient_subsets(patients, s.label_sizes, self.seed)
         for n, subset in subsets.items():
             stage = f'label_efficiency/enhancer_{n}'
             out[stage] = self._stage(
