@@ -10,7 +10,11 @@ import pytest
 
 from mmlesion.evaluation.functional import coco_map, deeplesion_froc
 from mmlesion.evaluation.functional.weighted_slices import WeightedSliceMetrics, resample_weights
-from mmlesion.evaluation.paired_bootstrap import aligned_results, paired_bootstrap
+from mmlesion.evaluation.paired_bootstrap import (
+    aligned_results,
+    paired_bootstrap,
+    pooled_paired_bootstrap,
+)
 
 
 def random_slices(num_slices: int, seed: int, num_classes: int = 1) -> list[dict]:
@@ -145,6 +149,27 @@ def test_interval_holds_the_point_and_the_seed_fixes_it():
     # A method against itself: every resampled difference is 0.
     same = paired_bootstrap(a, a, num_resamples=50, seed=0)
     assert same['map'] == [0.0, 0.0] and same['point']['froc_avg'] == 0.0
+
+
+def test_pooled_bootstrap_averages_the_sets_and_equals_the_paired_one_for_one_set():
+    a, b = (WeightedSliceMetrics(random_slices(40, seed=s)) for s in (21, 22))
+    c, d = (WeightedSliceMetrics(random_slices(30, seed=s)) for s in (23, 24))
+    assert pooled_paired_bootstrap([(a, b)], num_resamples=200, seed=3) == paired_bootstrap(
+        a, b, num_resamples=200, seed=3
+    )
+    pooled = pooled_paired_bootstrap([(a, b), (c, d)], num_resamples=200, seed=3)
+    first = paired_bootstrap(a, b, num_resamples=200, seed=3)
+    second = paired_bootstrap(c, d, num_resamples=200, seed=4)  # set i draws with seed + i
+    for key in ('map', 'froc_avg'):
+        mean = (first['point'][key] + second['point'][key]) / 2
+        assert pooled['point'][key] == pytest.approx(mean)
+        # Averaging two independent differences narrows the interval below the wider one's.
+        width = pooled[key][1] - pooled[key][0]
+        assert width < max(first[key][1] - first[key][0], second[key][1] - second[key][0])
+    with pytest.raises(ValueError, match='same slices: 40 vs 30'):
+        pooled_paired_bootstrap([(a, c)])
+    with pytest.raises(ValueError, match='at least one'):
+        pooled_paired_bootstrap([])
 
 
 def test_resample_weights_draw_every_slice_count():

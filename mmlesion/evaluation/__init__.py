@@ -14,7 +14,7 @@ from .functional import (
     get_froc_protocol,
 )
 from .metrics import DeepLesionMetric
-from .paired_bootstrap import paired_bootstrap
+from .paired_bootstrap import paired_bootstrap, pooled_paired_bootstrap
 from .subset_evaluation import evaluate_subsets, slice_records
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     'froc_operating_points',
     'get_froc_protocol',
     'paired_bootstrap',
+    'pooled_paired_bootstrap',
     'rescore_predictions',
     'slice_records',
 ]

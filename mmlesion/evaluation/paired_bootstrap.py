@@ -41,13 +41,40 @@ def paired_bootstrap(
         percentage points; ``undefined`` counts the resamples where a metric was NaN (e.g. an
         FP rate a resample never reaches), left out of the interval.
     """
-    if method.num_slices != reference.num_slices:
-        raise ValueError(
-            f'paired bootstrap needs the same slices: {method.num_slices} vs {reference.num_slices}'
-        )
+    return pooled_paired_bootstrap([(method, reference)], num_resamples, seed, confidence)
+
+
+def pooled_paired_bootstrap(
+    pairs: Sequence[tuple[WeightedSliceMetrics, WeightedSliceMetrics]],
+    num_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict:
+    """:func:`paired_bootstrap` of the mean difference over several independent test sets
+    (e.g. one per data seed), stratified: each set's slices are resampled within the set.
+
+    Resample ``b`` of the pooled difference is the mean over the sets of each set's difference
+    on its own resample ``b`` (set ``i`` drawn with seed ``seed + i``); the point estimate is
+    the mean of the sets' differences on their whole test sets. With one set this is
+    :func:`paired_bootstrap`.
+
+    Args:
+        pairs: per test set, ``(method, reference)`` on the same slices in the same order.
+
+    Returns:
+        :func:`paired_bootstrap`'s keys; ``undefined`` counts the resamples where any set's
+        metric was NaN.
+    """
+    if not pairs:
+        raise ValueError('a pooled paired bootstrap needs at least one (method, reference) pair')
+    for method, reference in pairs:
+        if method.num_slices != reference.num_slices:
+            raise ValueError(
+                'paired bootstrap needs the same slices: '
+                f'{method.num_slices} vs {reference.num_slices}'
+            )
     if not 0 < confidence < 1:
         raise ValueError(f'confidence must lie in (0, 1), got {confidence}')
-    full = np.ones((1, method.num_slices))
     tail = 100 * (1 - confidence) / 2
     result: dict = {
         'point': {},
@@ -56,11 +83,19 @@ def paired_bootstrap(
         'seed': seed,
         'confidence': confidence,
     }
-    scores_m = method.resampled(num_resamples, seed)
-    scores_r = reference.resampled(num_resamples, seed)
-    point_m, point_r = method.evaluate(full), reference.evaluate(full)
+    resampled, whole = [], []
+    for index, (method, reference) in enumerate(pairs):
+        resampled.append(
+            (
+                method.resampled(num_resamples, seed + index),
+                reference.resampled(num_resamples, seed + index),
+            )
+        )
+        full = np.ones((1, method.num_slices))
+        whole.append((method.evaluate(full), reference.evaluate(full)))
     for key, metric in BOOTSTRAP_METRICS.items():
-        difference = 100 * (scores_m[metric] - scores_r[metric])
+        difference = np.mean([100 * (m[metric] - r[metric]) for m, r in resampled], axis=0)
+        points = [100 * (m[metric][0] - r[metric][0]) for m, r in whole]
         defined = difference[~np.isnan(difference)]
         result['undefined'][key] = int(len(difference) - len(defined))
         if len(defined):
@@ -68,7 +103,7 @@ def paired_bootstrap(
             result[key] = [float(low), float(high)]
         else:
             result[key] = [float('nan'), float('nan')]
-        result['point'][key] = float(100 * (point_m[metric][0] - point_r[metric][0]))
+        result['point'][key] = float(np.mean(points))
     return result
 
 

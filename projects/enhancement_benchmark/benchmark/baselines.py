@@ -97,7 +97,7 @@ class SelectionOptions:
         return Nuisance(self.crossfit_shift, self.crossfit_shift)
 
 
-def _metric_row(records: list[dict], classes: Sequence[str]) -> dict:
+def metric_row(records: list[dict], classes: Sequence[str]) -> dict:
     """``map``, ``ap50``, ``froc_avg`` in percent."""
     metrics = records_metrics(records, classes)
     return {
@@ -124,7 +124,7 @@ def _blend_settings(tuned: Setting, alphas: Sequence[float]) -> dict[float, Sett
 
 def _alpha_rows(sweep: SweepResult, blends: Mapping[float, Setting]) -> list[dict]:
     return [
-        {'alpha': alpha, **_metric_row(sweep.records[setting], sweep.classes)}
+        {'alpha': alpha, **metric_row(sweep.records[setting], sweep.classes)}
         for alpha, setting in blends.items()
     ]
 

@@ -3,7 +3,8 @@
 Every stage writes ``<work_dir>/<stage>/stage.json`` when it finishes; a re-run skips finished
 stages unless ``force`` is set; a stage that runs again re-runs the stages that use its output
 (:data:`DEPENDS`). A training stage that was interrupted (killed, machine restarted) goes on from
-its last epoch checkpoint, unless ``force`` is set or a stage it reads ran again.
+its last epoch checkpoint, unless ``force`` is set or a stage it reads ran again
+(:class:`~.stages.StagedRun`).
 
 ``make demo`` runs the core stages (data, detector, enhancer, evaluation, statistics, report).
 The benchmark also enables (:class:`DemoSettings` flags):
@@ -35,18 +36,16 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from types import ModuleType
 
 from tqdm import tqdm
-
-from mmlesion.utils import atomic_write_json
 
 from . import train_and_test
 from .acquisition_profiles import metrics_by_profile
 from .compared_methods import METHODS, NOAUG_SUFFIX
 from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS
 from .inference_timing import time_inference
+from .stages import StagedRun
 
 #: The study's own configs, relative to the repository root.
 PROJECT_CONFIGS = 'projects/enhancement_benchmark/configs'
@@ -192,78 +191,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
-class DemoPipeline:
+class DemoPipeline(StagedRun):
     """Run (or resume) the main job described by :class:`DemoSettings`."""
 
     def __init__(self, settings: DemoSettings, log: Callable[[str], None] = print) -> None:
+        super().__init__(settings.work_dir, DEPENDS, settings.force, log)
         self.settings = settings
-        self.work_dir = Path(settings.work_dir)
-        self.log = log
-        self._ran: set[str] = set()
-
-    # -- stage bookkeeping ---------------------------------------------------------------------
-    def _marker(self, stage: str) -> Path:
-        return self.work_dir / stage / 'stage.json'
-
-    def _redo(self, stage: str) -> bool:
-        """Whether ``stage`` must start from scratch: ``force``, or a stage it reads ran again."""
-        return self.settings.force or any(d in self._ran for d in DEPENDS[stage])
-
-    def _done(self, stage: str, options: dict | None = None) -> dict | None:
-        """The finished stage's record; ``None`` when it must run (again), also when it ran with
-        other ``options`` than now (a marker without any ran with none)."""
-        if self._redo(stage):
-            return None
-        marker = self._marker(stage)
-        if not marker.is_file():
-            return None
-        record = json.loads(marker.read_text())
-        return record if record.get('stage_options', {}) == (options or {}) else None
-
-    def _finish(self, stage: str, record: dict) -> dict:
-        marker = self._marker(stage)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(marker, record, indent=2)
-        return record
-
-    def _stage(self, stage: str, run: Callable[[], dict], options: dict | None = None) -> dict:
-        done = self._done(stage, options)
-        if done is not None:
-            self.log(f'[{stage}] done before, skipped (--force re-runs it)')
-            return done
-        self._ran.add(stage)  # the stages that read this one's output run again too
-        self.log(f'[{stage}] running')
-        start = time.perf_counter()
-        record = run()
-        record['elapsed_s'] = round(time.perf_counter() - start, 1)
-        if options:
-            record['stage_options'] = options
-        self.log(f'[{stage}] finished in {record["elapsed_s"]:.0f} s')
-        return self._finish(stage, record)
-
-    def _resume_from(self, stage: str) -> str | None:
-        """``'auto'`` when an interrupted training stage can go on from its last checkpoint.
-
-        Only while nothing it reads was redone in this run (new data, a new detector) and
-        without ``--force``; otherwise the stage trains from scratch.
-        """
-        if self._redo(stage):
-            return None
-        return 'auto' if (self.work_dir / stage / 'last_checkpoint').is_file() else None
-
-    def _train(self, config: str, stage: str, options: dict) -> dict:
-        resume = self._resume_from(stage)
-        if resume:
-            self.log(f'[{stage}] resuming the interrupted run from its last checkpoint')
-        result = train_and_test.train(
-            config, str(self.work_dir / stage), options, desc=stage, resume=resume
-        )
-        # elapsed_s then counts only the resumed part; 'resumed' says so.
-        return {
-            'checkpoint': result.best_checkpoint,
-            'log_dir': result.log_dir,
-            'resumed': resume is not None,
-        }
 
     def _data_options(self) -> dict:
         return train_and_test.data_options(self.settings.data_root, self.settings.seed)

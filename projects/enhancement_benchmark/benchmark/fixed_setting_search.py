@@ -75,14 +75,21 @@ def _rank_key(map_value: float, froc_value: float) -> tuple[float, float]:
     )
 
 
-def best_setting(table: Sequence[dict]) -> Setting:
-    """The row of ``table`` with the best ``map``, then ``froc_avg``; the first on a tie."""
+def best_row(table: Sequence[dict]) -> int:
+    """The index of the row of ``table`` with the best ``map``, then ``froc_avg`` (any rows
+    holding both, e.g. candidates of several families); the first on a tie."""
     if not table:
-        raise ValueError('best_setting needs a non-empty search table')
-    best = max(
+        raise ValueError('best_row needs a non-empty table')
+    return max(
         range(len(table)),
         key=lambda i: (*_rank_key(table[i]['map'], table[i]['froc_avg']), -i),
     )
+
+
+def best_setting(table: Sequence[dict]) -> Setting:
+    """The setting of the row of ``table`` with the best ``map``, then ``froc_avg``; the
+    first on a tie (:func:`best_row`)."""
+    best = best_row(table)
     return (table[best]['clip_limit'], table[best]['grid_size'])
 
 

@@ -20,8 +20,8 @@ before the preprocessor, the predicted boxes shifted back; :func:`sweep_nuisance
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -71,6 +71,27 @@ def configured(preprocessor, setting: Setting) -> Iterator[None]:
             setattr(preprocessor, name, value)
 
 
+@contextmanager
+def configured_window(preprocessor, setting: Setting) -> Iterator[None]:
+    """A ``WindowDenoisePreprocessor`` (the CT-native family) set to its fixed mode at
+    ``setting = (level offset in HU, width scale, denoising strength)`` while the context lasts;
+    restored after. Pass it as ``configure`` of :func:`sweep_nuisance_copies` with
+    ``method=None``."""
+    saved = {name: getattr(preprocessor, name) for name in ('mode', 'fixed_params')}
+    preprocessor.mode = 'fixed'
+    preprocessor.fixed_params = tuple(float(v) for v in setting)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(preprocessor, name, value)
+
+
+#: A context manager factory that sets a preprocessor to one candidate setting
+#: (:func:`configured`, :func:`configured_window`).
+Configure = Callable[[object, Setting], AbstractContextManager]
+
+
 @dataclass
 class SweepResult:
     """Per setting, the metric records of every slice of the split (in data order).
@@ -118,8 +139,9 @@ def sweep_fixed_settings(
     settings: Sequence[Setting],
     cfg_options: Mapping | None = None,
     split: str = 'test',
-    method: str = 'glcae',
+    method: str | None = 'glcae',
     desc: str = '',
+    configure: Configure = configured,
 ) -> SweepResult:
     """Evaluate the frozen detector behind each fixed ``(clip, grid)`` of ``settings``.
 
@@ -131,7 +153,10 @@ def sweep_fixed_settings(
             ``(clip, grid, alpha)`` blends (module docstring).
         cfg_options: overrides of the config (data root, seed, ...).
         split: the split of ``test_dataloader`` to evaluate.
-        method: ``'glcae'`` or ``'clahe'``.
+        method: ``'glcae'`` or ``'clahe'``; ``None``: a preprocessor without that choice (the
+            CT-native family, with ``configure=configured_window``).
+        configure: sets the preprocessor to one setting while a batch passes
+            (:func:`configured`: GLCAE/CLAHE settings, identity and blends).
 
     Returns:
         The per-slice records of every setting. The predictions equal those of
@@ -139,7 +164,14 @@ def sweep_fixed_settings(
         (tests/test_setting_sweep.py).
     """
     sweeps = sweep_nuisance_copies(
-        config, detector_checkpoint, {NO_NUISANCE: settings}, cfg_options, split, method, desc
+        config,
+        detector_checkpoint,
+        {NO_NUISANCE: settings},
+        cfg_options,
+        split,
+        method,
+        desc,
+        configure,
     )
     return sweeps[NO_NUISANCE]
 
@@ -150,8 +182,9 @@ def sweep_nuisance_copies(
     candidates: Mapping[Nuisance, Sequence[Setting]],
     cfg_options: Mapping | None = None,
     split: str = 'test',
-    method: str = 'glcae',
+    method: str | None = 'glcae',
     desc: str = '',
+    configure: Configure = configured,
 ) -> dict[Nuisance, SweepResult]:
     """:func:`sweep_fixed_settings` over nuisance copies of every slice, in one data pass.
 
@@ -178,7 +211,7 @@ def sweep_nuisance_copies(
         'test_dataloader.dataset.split': split,
         'model.detector_checkpoint': detector_checkpoint,
         'model.data_preprocessor.mode': 'fixed',
-        'model.data_preprocessor.method': method,
+        **({} if method is None else {'model.data_preprocessor.method': method}),
         'model.data_preprocessor.regressor': None,
     }
     cfg = load_config(config, options)
@@ -202,7 +235,7 @@ def sweep_nuisance_copies(
                     ]
                     copy = {**batch, 'inputs': inputs}
                 for setting in settings:
-                    with configured(preprocessor, setting):
+                    with configure(preprocessor, setting):
                         outputs = model.test_step(copy)
                     metric = DeepLesionMetric()
                     metric.process({}, outputs)

@@ -25,6 +25,7 @@ from projects.enhancement_benchmark.benchmark.setting_sweep import (
     IDENTITY,
     SweepResult,
     configured,
+    configured_window,
     is_identity,
     records_metrics,
     setting_label,
@@ -291,3 +292,15 @@ def test_baselines_stage_with_every_option_on_the_tiny_data(trained_detector, da
     assert 0.0 <= full['crossfit']['agreement_with_oracle'] <= 1.0
     with open(full['records'], 'rb') as f:
         assert set(pickle.load(f)) == set(full['test'])
+
+
+def test_the_window_family_is_set_to_each_setting_and_restored():
+    # Any preprocessor with the CT-native family's mode and fixed_params: a plain module.
+    pre = torch.nn.Module()
+    pre.mode, pre.fixed_params = 'learned', None
+    with configured_window(pre, (-40, 0.8, 0.5)):
+        assert pre.mode == 'fixed' and pre.fixed_params == (-40.0, 0.8, 0.5)
+    assert (pre.mode, pre.fixed_params) == ('learned', None)
+    with pytest.raises(RuntimeError), configured_window(pre, (0, 1, 0)):
+        raise RuntimeError('a failing batch')
+    assert (pre.mode, pre.fixed_params) == ('learned', None)  # restored on error too

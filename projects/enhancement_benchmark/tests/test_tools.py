@@ -18,6 +18,7 @@ MODEL_TOOLS = [
     'benchmark_train_step.py',
     'detector_transfer.py',
     'synthetic_benchmark.py',
+    'new_scanner.py',
 ]
 
 
