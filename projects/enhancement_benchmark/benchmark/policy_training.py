@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from mmlesion.models.losses import expected_setting_loss
 from mmlesion.utils import atomic_write_bytes, atomic_write_json, load_config
@@ -114,7 +115,7 @@ def train_policy(
     optimizer = torch.optim.AdamW(policy.parameters(), lr=lr, weight_decay=weight_decay)
     history: list[dict] = []
     best_epoch, best_loss, best_state = 0, float('inf'), copy.deepcopy(policy.state_dict())
-    for epoch in range(1, epochs + 1):
+    for epoch in tqdm(range(1, epochs + 1), desc='policy epochs', disable=None):
         policy.train()
         order = torch.randperm(len(images), generator=generator)
         total = 0.0
