@@ -13,15 +13,19 @@ drift from the measurement it came from.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .compared_methods import method_label
+from .new_scanner_tables import new_scanner_markdown, new_scanner_verdict
 from .synthetic_benchmark import benchmark_markdown, claim_reading
 
 #: The benchmark JSON, relative to the repository root.
 BENCHMARK_JSON = 'docs/results/synthetic_benchmark.json'
+#: The new-scanner study's JSON (``tools/new_scanner.py``), relative to the repository root.
+NEW_SCANNER_JSON = 'docs/results/new_scanner.json'
 #: The documents holding generated tables, relative to the repository root.
 DOCUMENTS = ('README.md', 'docs/en/results.md')
 
@@ -82,24 +86,36 @@ def readme_summary(result: dict) -> str:
 
 
 #: ``{table name: function of the benchmark JSON}``.
-GENERATORS: dict[str, Callable[[dict], str]] = {
-    'readme-summary': readme_summary,
-    'benchmark': benchmark_markdown,
+#: Each generated block: the JSON it is made from, and the function that makes it.
+GENERATORS: dict[str, tuple[str, Callable[[dict], str]]] = {
+    'readme-summary': (BENCHMARK_JSON, readme_summary),
+    'benchmark': (BENCHMARK_JSON, benchmark_markdown),
+    'new-scanner-verdict': (NEW_SCANNER_JSON, new_scanner_verdict),
+    'new-scanner': (NEW_SCANNER_JSON, new_scanner_markdown),
 }
+
+
+def load_results(repo_root: str | Path) -> dict[str, dict]:
+    """Every JSON a generator reads (:data:`GENERATORS`), by its path relative to the root."""
+    root = Path(repo_root)
+    return {path: json.loads((root / path).read_text()) for path, _ in GENERATORS.values()}
+
 
 _BLOCK = re.compile(r'(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)', re.S)
 
 
-def fill(text: str, result: dict) -> str:
-    """``text`` with every generated block replaced by its table from ``result``.
+def fill(text: str, results: Mapping[str, dict]) -> str:
+    """``text`` with every generated block replaced by its table, made from ``results`` (a
+    JSON by its path, :func:`load_results`).
 
     Raises:
-        KeyError: a block names a table no generator makes.
+        KeyError: a block names a table no generator makes, or its JSON is not in ``results``.
     """
 
     def replace(match: re.Match) -> str:
         opening, name, _, closing = match.groups()
-        return f'{opening}{GENERATORS[name](result)}\n{closing}'
+        path, generate = GENERATORS[name]
+        return f'{opening}{generate(results[path])}\n{closing}'
 
     return _BLOCK.sub(replace, text)
 
@@ -109,11 +125,11 @@ def block_names(text: str) -> list[str]:
     return [match.group(2) for match in _BLOCK.finditer(text)]
 
 
-def stale_documents(repo_root: str | Path, result: dict) -> list[str]:
-    """The documents (of :data:`DOCUMENTS`) whose generated tables differ from ``result``."""
+def stale_documents(repo_root: str | Path, results: Mapping[str, dict]) -> list[str]:
+    """The documents (of :data:`DOCUMENTS`) whose generated tables differ from ``results``."""
     root = Path(repo_root)
     return [
         doc
         for doc in DOCUMENTS
-        if fill((root / doc).read_text(), result) != (root / doc).read_text()
+        if fill((root / doc).read_text(), results) != (root / doc).read_text()
     ]

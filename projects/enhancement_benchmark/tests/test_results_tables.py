@@ -6,11 +6,17 @@ import copy
 import json
 from pathlib import Path
 
+from projects.enhancement_benchmark.benchmark.new_scanner_tables import (
+    new_scanner_markdown,
+    new_scanner_verdict,
+)
 from projects.enhancement_benchmark.benchmark.results_tables import (
     BENCHMARK_JSON,
     DOCUMENTS,
+    NEW_SCANNER_JSON,
     block_names,
     fill,
+    load_results,
     readme_summary,
     stale_documents,
 )
@@ -30,7 +36,7 @@ def test_the_documents_hold_their_generated_tables():
 
 
 def test_the_tables_equal_the_json():
-    stale = stale_documents(ROOT, benchmark())
+    stale = stale_documents(ROOT, load_results(ROOT))
     assert not stale, f'{stale}: run python projects/enhancement_benchmark/tools/results_tables.py'
 
 
@@ -40,7 +46,7 @@ def test_a_changed_number_makes_the_readme_stale():
     changed['runs'][0]['froc_avg']['identity'] += 1.0
     assert readme_summary(changed) != readme_summary(result)
     text = (ROOT / 'README.md').read_text()
-    assert fill(text, changed) != text
+    assert fill(text, {**load_results(ROOT), BENCHMARK_JSON: changed}) != text
 
 
 def test_the_summary_states_the_intervals_and_their_reading():
@@ -48,3 +54,42 @@ def test_the_summary_states_the_intervals_and_their_reading():
     assert 'detector alone' in summary
     assert summary.count('95 % paired-bootstrap interval') == 2  # both detectors
     assert 'Reading:' in summary
+
+
+def new_scanner() -> dict:
+    return json.loads((ROOT / NEW_SCANNER_JSON).read_text())
+
+
+def test_the_readme_states_the_new_scanner_verdict_from_its_json():
+    assert 'new-scanner-verdict' in block_names((ROOT / 'README.md').read_text())
+    assert 'new-scanner' in block_names((ROOT / 'docs/en/results.md').read_text())
+    result = new_scanner()
+    verdict = new_scanner_verdict(result)
+    assert 'Reading:' in verdict
+    pooled = result['bootstrap']['enhancer-alone']['froc_avg']
+    assert f'[{pooled[0]:+.2f}, {pooled[1]:+.2f}]' in verdict
+    changed = copy.deepcopy(result)
+    changed['runs'][0]['froc_avg']['finetuned'] += 1.0
+    assert new_scanner_markdown(changed) != new_scanner_markdown(result)
+
+
+def test_the_new_scanner_reading_follows_the_intervals():
+    result = new_scanner()
+    winning = copy.deepcopy(result)
+    for run in winning['runs']:
+        run['bootstrap']['enhancer-alone']['froc_avg'] = [1.0, 5.0]
+        run['bootstrap']['enhancer-tuned_fixed']['froc_avg'] = [0.5, 3.0]
+        run['bootstrap']['enhancer-finetuned']['froc_avg'] = [-1.0, 2.0]
+        run['bootstrap']['finetuned-alone']['froc_avg'] = [1.0, 6.0]
+        run['froc_avg'].update(alone=30.0, enhancer=40.0, finetuned=42.0)
+    assert 'pays for itself' in new_scanner_verdict(winning)
+    assert 'recovers 83 % of the gap' in new_scanner_verdict(winning)
+    fixed_does_it = copy.deepcopy(winning)
+    for run in fixed_does_it['runs']:
+        run['bootstrap']['enhancer-tuned_fixed']['froc_avg'] = [-0.5, 1.5]
+    assert 'not shown to be per image' in new_scanner_verdict(fixed_does_it)
+    losing = copy.deepcopy(result)
+    for run in losing['runs']:
+        run['bootstrap']['enhancer-alone']['froc_avg'] = [-1.0, 1.0]
+        run['bootstrap']['enhancer-finetuned']['froc_avg'] = [-9.0, -2.0]
+    assert 'fine-tuning the detector beats' in new_scanner_verdict(losing)

@@ -1,4 +1,4 @@
-"""Regenerate the result tables of the README and docs/en/results.md from the benchmark JSON.
+"""Regenerate the result tables of the README and docs/en/results.md from the study JSONs.
 
 python projects/enhancement_benchmark/tools/results_tables.py          # rewrite them
 python projects/enhancement_benchmark/tools/results_tables.py --check  # exit 1 if stale
@@ -17,6 +17,7 @@ import json
 from mmlesion.utils import atomic_write_text
 from projects.enhancement_benchmark.benchmark.results_tables import (
     BENCHMARK_JSON,
+    NEW_SCANNER_JSON,
     fill,
     stale_documents,
 )
@@ -25,16 +26,24 @@ from projects.enhancement_benchmark.benchmark.results_tables import (
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--json', default=str(ROOT / BENCHMARK_JSON), help='the benchmark JSON')
+    parser.add_argument(
+        '--new-scanner-json',
+        default=str(ROOT / NEW_SCANNER_JSON),
+        help='the new-scanner study JSON (tools/new_scanner.py)',
+    )
     parser.add_argument('--check', action='store_true', help='only report stale documents')
     args = parser.parse_args()
-    result = json.loads(Path(args.json).read_text())
-    stale = stale_documents(ROOT, result)
+    results = {
+        BENCHMARK_JSON: json.loads(Path(args.json).read_text()),
+        NEW_SCANNER_JSON: json.loads(Path(args.new_scanner_json).read_text()),
+    }
+    stale = stale_documents(ROOT, results)
     if args.check:
         for doc in stale:
-            print(f'{doc}: its generated tables differ from {args.json}')
+            print(f'{doc}: its generated tables differ from {args.json} / {args.new_scanner_json}')
         return 1 if stale else 0
     for doc in stale:
-        atomic_write_text(ROOT / doc, fill((ROOT / doc).read_text(), result))
+        atomic_write_text(ROOT / doc, fill((ROOT / doc).read_text(), results))
         print(f'rewrote the tables of {doc}')
     return 0
 
