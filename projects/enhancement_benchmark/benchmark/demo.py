@@ -254,7 +254,7 @@ class DemoPipeline(StagedRun):
         return report
 
     def generate_data(self) -> dict:
-        from mmlesion.datasets.synthetic import SyntheticConfig, generate_dataset
+        from mmlesion.datasets.synthetic import SyntheticConfig
 
         s = self.settings
         config = SyntheticConfig(
@@ -263,15 +263,7 @@ class DemoPipeline(StagedRun):
             difficulty=s.difficulty,
             image_size=s.image_size,
         )
-        summary = generate_dataset(
-            s.data_root,
-            config,
-            workers=s.data_workers,
-            overwrite=True,
-            progress=lambda it, total: tqdm(
-                it, total=total, desc='data', unit='patient', disable=None
-            ),
-        )
+        summary = generate_with_progress(s.data_root, config, s.data_workers)
         self.log(summary.format())
         return {'data_root': s.data_root, 'config': asdict(config), 'summary': summary.format()}
 
@@ -519,6 +511,20 @@ class DemoPipeline(StagedRun):
 
 #: The module of the ``tta`` stage (written apart from this one).
 TTA_MODULE = f'{__package__}.tta'
+
+
+def generate_with_progress(data_root: str, config, workers: int):
+    """:func:`~mmlesion.datasets.synthetic.generate_dataset` into ``data_root`` (replacing what
+    is there) with a progress bar over the patients; returns its summary."""
+    from mmlesion.datasets.synthetic import generate_dataset
+
+    return generate_dataset(
+        data_root,
+        config,
+        workers=workers,
+        overwrite=True,
+        progress=lambda it, total: tqdm(it, total=total, desc='data', unit='patient', disable=None),
+    )
 
 
 def tta_module() -> ModuleType:

@@ -58,13 +58,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from mmlesion.utils import atomic_write_bytes, atomic_write_json
 
 from . import train_and_test
 from .baselines import metric_row
-from .demo import tta_module
+from .demo import generate_with_progress, tta_module
 from .fixed_setting_search import SEARCH_CLIPS, SEARCH_GRIDS, best_row, search_grid
 from .new_scanner_report import (
     KEPT,
@@ -454,19 +453,9 @@ class NewScannerSeed(StagedRun):
         }
 
     def generate_data(self) -> dict:
-        from mmlesion.datasets.synthetic import generate_dataset
-
         s = self.settings
         config = synthetic_config(s.site, s.num_patients, self.seed, s.difficulty, s.image_size)
-        summary = generate_dataset(
-            self.site_b,
-            config,
-            workers=s.data_workers,
-            overwrite=True,
-            progress=lambda it, total: tqdm(
-                it, total=total, desc='data', unit='patient', disable=None
-            ),
-        )
+        summary = generate_with_progress(self.site_b, config, s.data_workers)
         self.log(summary.format())
         patients = split_patients(self.site_b)
         return {
