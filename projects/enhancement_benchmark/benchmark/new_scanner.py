@@ -696,8 +696,6 @@ class NewScannerSeed(StagedRun):
     def site_a_check(self, config: str, learned: dict, shift: dict) -> dict:
         """The site-B enhancer on site A's test split, against the detector alone there."""
         from mmlesion.evaluation import paired_bootstrap, slice_records
-        from mmlesion.evaluation.functional import WeightedSliceMetrics
-        from mmlesion.evaluation.paired_bootstrap import aligned_results
 
         s = self.settings
         folder = self.work_dir / 'site_a_check'
@@ -712,10 +710,8 @@ class NewScannerSeed(StagedRun):
         )
         infos, classes = self._test_infos(s.site_a_data)
         records = slice_records(load_records(dump), infos)
-        aligned = aligned_results(
-            {'enhancer': records, 'alone': load_records(shift['records']['site_a_alone'])}
-        )
-        scorers = {k: WeightedSliceMetrics(v, len(classes) or None) for k, v in aligned.items()}
+        saved = _save_records(folder / 'records_enhancer.pkl', records)
+        scorers = method_scorers({'enhancer': saved, 'alone': shift['records']['site_a_alone']})
         return {
             'site_a_enhancer': metric_row(records, classes),
             'site_a_alone': shift['site_a_test'],
@@ -727,7 +723,7 @@ class NewScannerSeed(StagedRun):
                     seed=s.bootstrap_seed,
                 )
             },
-            'records': _save_records(folder / 'records_enhancer.pkl', records),
+            'records': saved,
         }
 
     def report(self, stages: Mapping[str, dict], variant: str) -> dict:
