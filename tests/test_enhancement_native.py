@@ -144,3 +144,38 @@ def test_native_backend_refuses_what_it_cannot_compute():
 def test_unknown_backend_is_an_error():
     with pytest.raises(ValueError, match='backend must be one of'):
         glcae(torch.rand(1, 1, 16, 16), 2.0, 4, backend='numpy')
+
+
+@needs_kernel
+def test_kernel_scales_intensities_as_the_torch_ops_do():
+    # Intensities on [0, 255] with values outside it (clamped first): the kernel divides and
+    # clamps on the fly, the torch ops in two passes; the same lambda, the same image to rounding.
+    x = _ct_like(2, 3, 64, 64, seed=7) * 300.0 - 10.0
+    clip, grid = torch.tensor([2.0, 7.9]), torch.tensor([8.0, 8.67])
+    (ops, ops_lam), (fused, fused_lam) = _both(x, clip, grid, intensity_max=255.0)
+    assert torch.equal(ops_lam, fused_lam)
+    assert (ops - fused).abs().max() < TOLERANCE * 255.0
+    assert fused.min() >= 0 and fused.max() <= 255.0
+
+
+def test_intensity_max_is_the_enhancement_of_the_scaled_image():
+    x = _ct_like(1, 2, 48, 48, seed=8) * 255.0
+    with torch.no_grad():
+        scaled = glcae(x, 3.0, 6.5, intensity_max=255.0, backend='torch')
+        by_hand = glcae((x / 255.0).clamp(0, 1), 3.0, 6.5, backend='torch') * 255.0
+    assert torch.equal(scaled, by_hand)
+
+
+@pytest.mark.parametrize(
+    ('value', 'error'),
+    [
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        (float('inf'), ValueError),
+        (True, TypeError),
+        ('255', TypeError),
+    ],
+)
+def test_intensity_max_must_be_a_positive_finite_number(value, error):
+    with pytest.raises(error, match='intensity_max'):
+        glcae(torch.rand(1, 1, 16, 16), 2.0, 4, intensity_max=value)

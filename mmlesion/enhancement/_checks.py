@@ -12,6 +12,7 @@ Inner functions trust their inputs; everything they need to trust is established
 
 from __future__ import annotations
 
+import math
 import operator
 
 import torch
@@ -34,9 +35,21 @@ def check_images(x: Tensor, name: str = 'x') -> None:
         raise TypeError(f'{name} must be a floating tensor in [0, 1], got dtype {x.dtype}')
     if x.numel() == 0:
         raise ValueError(f'{name} must not be empty, got shape {tuple(x.shape)}')
-    # amin / amax propagate NaN and are much cheaper than isfinite(x).all() on CPU.
-    if not bool(torch.isfinite(torch.stack((x.amin(), x.amax()))).all()):
+    # The extremes propagate NaN, and one pass for both is much cheaper than
+    # isfinite(x).all() on CPU.
+    if not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):
         raise ValueError(f'{name} contains NaN or infinite values')
+
+
+def check_intensity_max(intensity_max: float | None) -> None:
+    """Raise unless ``intensity_max`` (the inputs' white level) is None or a finite number
+    ``> 0``."""
+    if intensity_max is None:
+        return
+    if isinstance(intensity_max, bool) or not isinstance(intensity_max, int | float):
+        raise TypeError(f'intensity_max must be a number or None, got {intensity_max!r}')
+    if not (math.isfinite(intensity_max) and intensity_max > 0):
+        raise ValueError(f'intensity_max must be finite and > 0, got {intensity_max!r}')
 
 
 def as_working_precision(x: Tensor) -> Tensor:

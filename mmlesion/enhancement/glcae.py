@@ -28,6 +28,7 @@ from ._checks import (
     check_clip_limit,
     check_grid_size,
     check_images,
+    check_intensity_max,
     check_levels,
 )
 from ._chunks import map_chunks
@@ -70,6 +71,7 @@ def glcae(
     lam_candidates: Tensor | None = None,
     return_lambda: bool = False,
     backend: str = 'auto',
+    intensity_max: float | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Enhance a batch of images with GLCAE.
 
@@ -93,13 +95,20 @@ def glcae(
             float32 or half, ``exact``, no gradient needed) and is compiled, the torch ops
             otherwise; ``'torch'``: always the torch ops; ``'native'``: the kernel, or an error
             where it cannot be used. Both compute the same forward pass (to float rounding).
+        intensity_max: None: ``x`` is enhanced as it is. A number ``> 0``: ``x`` holds
+            intensities on ``[0, intensity_max]`` (e.g. 255 for ``HUWindow``'s output); the
+            enhancement is that of ``(x / intensity_max).clamp(0, 1)`` and is returned
+            multiplied by ``intensity_max`` (both in float32), on the input's scale. The fused
+            kernel computes exactly these values without the two extra passes over the batch.
 
     Returns:
-        ``(B, C, H, W)`` in ``[0, 1]``, dtype and device of ``x``; with ``return_lambda``, also
-        ``(B, C)`` float64 ``lam`` per channel (detached).
+        ``(B, C, H, W)`` in ``[0, 1]`` (``[0, intensity_max]`` with ``intensity_max``), dtype and
+        device of ``x``; with ``return_lambda``, also ``(B, C)`` float64 ``lam`` per channel
+        (detached).
     """
     check_images(x)
     levels = check_levels(levels)
+    check_intensity_max(intensity_max)
     batch, channels, height, width = x.shape
     work = as_working_precision(x)
     clip = check_clip_limit(clip_limit, batch, work).repeat_interleave(channels)
@@ -110,13 +119,17 @@ def glcae(
     images = work.reshape(batch * channels, height, width)
     if use_native(backend, work, clip, grid, exact=exact):
         depth = default_levels(height, width) if levels is None else levels
-        out, lam = glcae_native(images, clip, grid, lam_candidates, depth)
+        out, lam = glcae_native(images, clip, grid, lam_candidates, depth, intensity_max)
     else:
 
         def run(images: Tensor, clip: Tensor, grid: Tensor) -> tuple[Tensor, Tensor]:
             return _glcae_images(images, clip, grid, levels, exact, lam_candidates)
 
+        if intensity_max is not None:
+            images = (images / intensity_max).clamp(0, 1)
         out, lam = map_chunks(run, images, clip, grid)
+        if intensity_max is not None:
+            out = out * intensity_max
     out = out.view(batch, channels, height, width).to(x.dtype)
     if return_lambda:
         return out, lam.view(batch, channels)

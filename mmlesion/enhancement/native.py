@@ -75,12 +75,19 @@ def use_native(backend: str, x: Tensor, *params: Tensor, exact: bool) -> bool:
 
 
 def glcae_native(
-    x: Tensor, clip_limit: Tensor, grid_size: Tensor, lam_candidates: Tensor, levels: int
+    x: Tensor,
+    clip_limit: Tensor,
+    grid_size: Tensor,
+    lam_candidates: Tensor,
+    levels: int,
+    intensity_max: float | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """GLCAE of ``x (N, H, W)`` float32 on the CPU with validated ``(N,)`` parameters.
+    """GLCAE of ``x (N, H, W)`` float32 on the CPU with validated ``(N,)`` parameters; with
+    ``intensity_max``, of ``(x / intensity_max).clamp(0, 1)``, multiplied back by it.
 
-    Returns ``(N, H, W)`` in ``[0, 1]`` and the ``(N,)`` float64 chosen ``lam``.
+    Returns ``(N, H, W)`` in ``[0, 1]`` (``[0, intensity_max]``) and the ``(N,)`` float64 chosen
+    ``lam``.
     """
     return _glcae_native.glcae_forward(
-        x, clip_limit.detach(), grid_size.detach(), lam_candidates.detach(), levels
+        x, clip_limit.detach(), grid_size.detach(), lam_candidates.detach(), levels, intensity_max
     )

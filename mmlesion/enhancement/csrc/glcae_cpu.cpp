@@ -18,6 +18,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace {
@@ -116,21 +117,35 @@ void min_max(const float* v, size_t n, float& low, float& high) {
 // interleaved copies and summing them avoids the chain.
 constexpr int kCopies = 4;
 
+inline float clamp01(float v) { return std::min(std::max(v, 0.0f), 1.0f); }
+
 // linear_stretch and histogram.gray_levels in one pass: min-max scale to [0, 1] (a constant image
-// is only clamped) and round(255 s) (half to even) clamped to [0, 255].
-void stretch_and_levels(const float* x, int64_t n, float* stretched, uint8_t* levels) {
+// is only clamped) and round(255 s) (half to even) clamped to [0, 255]. With white > 0 the image
+// is clamp(x / white, 0, 1), torch's (x / white).clamp(0, 1), computed here on the fly: division
+// by a positive number and clamping are monotonic, so its extremes are those of x, scaled alike.
+void stretch_and_levels(const float* x, int64_t n, float white, float* stretched,
+                        uint8_t* levels) {
+  const bool scaled = white > 0.0f;
   float low, high;
   min_max(x, n, low, high);
+  if (scaled) {
+    low = clamp01(low / white);
+    high = clamp01(high / white);
+  }
   const float span = high - low;
   const bool constant = !(span > 0.0f);
   const float scale = constant ? 1.0f : 1.0f / span;
   const float offset = constant ? 0.0f : -(low * scale);
-  for (int64_t i = 0; i < n; ++i) {
-    float v = x[i] * scale + offset;
-    v = std::min(std::max(v, 0.0f), 1.0f);
+  auto write = [&](int64_t i, float value) {
+    const float v = clamp01(value * scale + offset);
     stretched[i] = v;
     // v * 255 lies in [0, 255]: torch's clamp of the rounded level never applies.
     levels[i] = static_cast<uint8_t>(static_cast<int>(round_even(v * 255.0f)));
+  };
+  if (scaled) {
+    for (int64_t i = 0; i < n; ++i) write(i, clamp01(x[i] / white));
+  } else {
+    for (int64_t i = 0; i < n; ++i) write(i, x[i]);
   }
 }
 
@@ -614,13 +629,14 @@ void pyramid_fusion(Plane difference, Plane weight, int levels, Plane& b) {
   }
 }
 
-// glcae._glcae_images for one image.
+// glcae._glcae_images for one image; with white > 0, of clamp(x / white, 0, 1), and the result
+// multiplied by white (the caller's intensity scale).
 double glcae_image(const float* x, int height, int width, float clip_limit, float grid_size,
-                   const double* lam, int64_t num_lam, int levels, float* result) {
+                   const double* lam, int64_t num_lam, int levels, float white, float* result) {
   const int64_t n = static_cast<int64_t>(height) * width;
   Plane stretched(height, width);
   std::unique_ptr<uint8_t[]> gray(new uint8_t[n]);
-  stretch_and_levels(x, n, stretched.data(), gray.get());
+  stretch_and_levels(x, n, white, stretched.data(), gray.get());
   int64_t hist[kBins];
   level_histogram(gray.get(), n, hist);
   float global_table[kBins];
@@ -641,23 +657,36 @@ double glcae_image(const float* x, int height, int width, float clip_limit, floa
   Plane share(height, width), scratch(height, width);
   shares_and_difference(global_branch, local_branch, share, scratch);
   pyramid_fusion(std::move(global_branch), std::move(share), levels, local_branch);
-  std::copy(local_branch.data(), local_branch.data() + n, result);
+  const float* fused = local_branch.data();
+  if (white > 0.0f) {
+    for (int64_t i = 0; i < n; ++i) result[i] = fused[i] * white;
+  } else {
+    std::copy(fused, fused + n, result);
+  }
   return chosen;
 }
 
 }  // namespace
 
 // GLCAE of (N, H, W) float32 images with (N,) float32 clip limits and grid sizes (validated and
-// clamped by the caller), (L,) float64 increasing lambda candidates and the pyramid depth.
+// clamped by the caller), (L,) float64 increasing lambda candidates and the pyramid depth. With
+// intensity_max, the images are intensities on [0, intensity_max]: GLCAE of
+// (images / intensity_max).clamp(0, 1), multiplied back by intensity_max, as the torch ops would
+// compute it (in float32) but without the two extra passes.
 // Returns the (N, H, W) float32 enhanced images and the (N,) float64 chosen lambda.
 std::tuple<at::Tensor, at::Tensor> glcae_forward(const at::Tensor& images,
                                                  const at::Tensor& clip_limit,
                                                  const at::Tensor& grid_size,
                                                  const at::Tensor& lam_candidates,
-                                                 int64_t levels) {
+                                                 int64_t levels,
+                                                 std::optional<double> intensity_max) {
   TORCH_CHECK(images.device().is_cpu() && images.scalar_type() == at::kFloat && images.dim() == 3,
               "glcae_forward: images must be a (N, H, W) float32 CPU tensor");
   TORCH_CHECK(levels >= 1, "glcae_forward: levels must be >= 1, got ", levels);
+  TORCH_CHECK(!intensity_max || *intensity_max > 0.0,
+              "glcae_forward: intensity_max must be > 0, got ", intensity_max.value_or(0.0));
+  // 0: the images are GLCAE's input as they are.
+  const float white = intensity_max ? static_cast<float>(*intensity_max) : 0.0f;
   const at::Tensor x = images.contiguous();
   const at::Tensor clip = clip_limit.to(at::kFloat).contiguous();
   const at::Tensor grid = grid_size.to(at::kFloat).contiguous();
@@ -679,7 +708,7 @@ std::tuple<at::Tensor, at::Tensor> glcae_forward(const at::Tensor& images,
     for (int64_t i = begin; i < end; ++i) {
       chosen_ptr[i] = glcae_image(src + i * pixels, static_cast<int>(height),
                                   static_cast<int>(width), clip_ptr[i], grid_ptr[i], lam_ptr,
-                                  lam.numel(), static_cast<int>(levels), dst + i * pixels);
+                                  lam.numel(), static_cast<int>(levels), white, dst + i * pixels);
     }
   });
   return {out, chosen};
@@ -690,6 +719,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("glcae_forward", &glcae_forward, "GLCAE of (N, H, W) float32 images on the CPU",
         pybind11::arg("images"), pybind11::arg("clip_limit"), pybind11::arg("grid_size"),
         pybind11::arg("lam_candidates"), pybind11::arg("levels"),
+        pybind11::arg("intensity_max") = pybind11::none(),
         // Pure tensor work: other Python threads (data loaders) may run meanwhile.
         pybind11::call_guard<pybind11::gil_scoped_release>());
 }

@@ -143,16 +143,25 @@ class AdaptiveCLAHEPreprocessor(PerImageEnhancementPreprocessor):
         """
         if self.mode == 'identity':
             return inputs, None, None, None, None
-        images = [(x / self.intensity_max).clamp(0, 1) for x in inputs]
         clip, grid, alpha, log_prob = self.predict_params(inputs, training)
-        enhance = glcae if self.method == 'glcae' else clahe
 
         def enhance_group(indices: list[int]) -> torch.Tensor:
             index = torch.as_tensor(indices, device=clip.device)
-            result = enhance(torch.stack([images[i] for i in indices]), clip[index], grid[index])
-            result = result * self.intensity_max
+            group = torch.stack([inputs[i] for i in indices])
+            result = self.enhance_images(group, clip[index], grid[index])
             if alpha is not None:
-                result = blend(torch.stack([inputs[i] for i in indices]), result, alpha[index])
+                result = blend(group, result, alpha[index])
             return result
 
-        return enhance_by_size(images, enhance_group), clip, grid, alpha, log_prob
+        return enhance_by_size(inputs, enhance_group), clip, grid, alpha, log_prob
+
+    def enhance_images(
+        self, x: torch.Tensor, clip: torch.Tensor, grid: torch.Tensor
+    ) -> torch.Tensor:
+        """The enhancement of ``x`` ``(B, C, H, W)`` in [0, intensity_max] with ``(B,)``
+        parameters, on the same scale: that of ``(x / intensity_max).clamp(0, 1)``, multiplied
+        by ``intensity_max`` (:func:`~mmlesion.enhancement.glcae` computes it so in one pass
+        where its fused CPU kernel runs)."""
+        if self.method == 'glcae':
+            return glcae(x, clip, grid, intensity_max=self.intensity_max)
+        return clahe((x / self.intensity_max).clamp(0, 1), clip, grid) * self.intensity_max
