@@ -112,6 +112,21 @@ void min_max(const float* v, size_t n, float& low, float& high) {
   }
 }
 
+// Running extremes of the values a loop writes, four lanes at a time, so that the loop that
+// produces a plane also yields its min_max (one pass over the plane fewer). Exact: min and max
+// do not round.
+struct Extremes {
+  Float4 lo = Float4{} + std::numeric_limits<float>::infinity();
+  Float4 hi = Float4{} - std::numeric_limits<float>::infinity();
+  void add(Float4 v) {
+    lo = min4(v, lo);
+    hi = max4(v, hi);
+  }
+  void add(float v) { add(Float4{} + v); }
+  float low() const { return std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])); }
+  float high() const { return std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3])); }
+};
+
 // Counting: consecutive pixels of a smooth image often fall in the same bin, and an increment that
 // waits for the previous one to the same counter stalls the pipeline; counting in four
 // interleaved copies and summing them avoids the chain.
@@ -400,8 +415,10 @@ ClaheTables clahe_tables(const uint8_t* levels, int height, int width, int g, fl
 // Both GLCAE branches in one pass over the stretched image: the global one read through its table,
 // the local one from the CLAHE tables of floor(g), blended with those of ceil(g) by weight
 // g - floor(g) when g is fractional (clahe.clahe_images).
+// Also returns the extremes of both planes (the brightness weights' min-max scaling).
 void branches(const Plane& s, const float* global_table, const ClaheTables& floor_grid,
-              const ClaheTables* ceil_grid, float ceil_weight, Plane& global, Plane& local) {
+              const ClaheTables* ceil_grid, float ceil_weight, Plane& global, Plane& local,
+              Extremes& global_range, Extremes& local_range) {
   const int width = s.w;
   for (int y = 0; y < s.h; ++y) {
     const float* src = s.row(y);
@@ -413,55 +430,77 @@ void branches(const Plane& s, const float* global_table, const ClaheTables& floo
       Float4 frac;
       level_position4(load4(src + x), index, frac);
       const Float4 low = gather4(global_table, index);
-      store4(global_row + x, low + frac * (gather4(global_table + 1, index) - low));
+      const Float4 global_value = low + frac * (gather4(global_table + 1, index) - low);
+      store4(global_row + x, global_value);
+      global_range.add(global_value);
       Float4 value = floor_grid.value4(y, x, index, frac);
       if (ceil_grid != nullptr) value = lerp(value, ceil_grid->value4(y, x, index, frac), ceil_weight);
       store4(local_row + x, value);
+      local_range.add(value);
     }
     for (; x < width; ++x) {
       int index;
       float frac;
       level_position(src[x], index, frac);
       global_row[x] = read_lut(global_table, index, frac);
+      global_range.add(global_row[x]);
       float value = floor_grid.value(y, x, index, frac);
       if (ceil_grid != nullptr) value = lerp(value, ceil_grid->value(y, x, index, frac), ceil_weight);
       local_row[x] = value;
+      local_range.add(value);
     }
   }
 }
 
 // Saturated magnitude of half of OpenCV's 3x3 Laplacian (diagonal neighbours - 4 x, reflect-101
 // border, replicate for a one-pixel side) minus the noise dead band (fusion_weights.contrast_weight).
-void half_laplacian_magnitude(const Plane& v, float noise, Plane& out) {
+// Returns the largest magnitude (the contrast normaliser's peak).
+float half_laplacian_magnitude(const Plane& v, float noise, Plane& out) {
   const int height = v.h, width = v.w;
   const bool reflect = std::min(height, width) > 1;
   auto source = [reflect](int i, int n) {
     if (reflect) return i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i);
     return std::min(std::max(i, 0), n - 1);
   };
-  auto magnitude = [noise](float diagonal, float centre) {
-    return std::min(std::max(std::fabs(diagonal - 4.0f * centre) - noise, 0.0f), 0.5f);
+  // std::min(std::max(|d - 4 c| - noise, 0), 0.5), for one value or four lanes.
+  auto magnitude = [noise](auto diagonal, auto centre) {
+    using Value = decltype(centre);
+    Value m = diagonal - 4.0f * centre;
+    m = (m < 0.0f ? -m : m) - noise;
+    m = m < 0.0f ? Value{} : m;
+    return 0.5f < m ? Value{} + 0.5f : m;
   };
+  Extremes peak;
   for (int y = 0; y < height; ++y) {
     const float* up = v.row(source(y - 1, height));
     const float* down = v.row(source(y + 1, height));
     const float* centre = v.row(y);
     float* dst = out.row(y);
-    for (int x = 1; x < width - 1; ++x) {
-      dst[x] = magnitude((up[x - 1] + down[x - 1]) + (up[x + 1] + down[x + 1]), centre[x]);
+    int x = 1;
+    for (; x + 4 <= width - 1; x += 4) {
+      const Float4 diagonal = (load4(up + x - 1) + load4(down + x - 1)) +
+                              (load4(up + x + 1) + load4(down + x + 1));
+      const Float4 value = magnitude(diagonal, load4(centre + x));
+      store4(dst + x, value);
+      peak.add(value);
     }
-    for (int x : {0, width - 1}) {
-      const int left = source(x - 1, width), right = source(x + 1, width);
-      dst[x] = magnitude((up[left] + down[left]) + (up[right] + down[right]), centre[x]);
+    for (; x < width - 1; ++x) {
+      dst[x] = magnitude((up[x - 1] + down[x - 1]) + (up[x + 1] + down[x + 1]), centre[x]);
+      peak.add(dst[x]);
+    }
+    for (int edge : {0, width - 1}) {
+      const int left = source(edge - 1, width), right = source(edge + 1, width);
+      dst[edge] = magnitude((up[left] + down[left]) + (up[right] + down[right]), centre[edge]);
+      peak.add(dst[edge]);
     }
   }
+  return peak.high();
 }
 
 // Brightness exponent -z^2 of fusion_weights.brightness_weight: z = (s - 0.5) / (sqrt(2) 0.2)
-// with s the min-max scaled value, in float32 as torch computes it.
-void brightness_exponent(const Plane& v, float* out) {
-  float low, high;
-  min_max(v.data(), v.size(), low, high);
+// with s the min-max scaled value (v's extremes given), in float32 as torch computes it.
+void brightness_exponent(const Plane& v, const Extremes& range, float* out) {
+  const float low = range.low(), high = range.high();
   const float sigma = static_cast<float>(std::sqrt(2.0) * 0.2);
   const float scale = 1.0f / (std::max(high - low, 1e-12f) * sigma);
   const float shift = -(low * scale) - static_cast<float>(0.5 / (std::sqrt(2.0) * 0.2));
@@ -472,30 +511,25 @@ void brightness_exponent(const Plane& v, float* out) {
   }
 }
 
-// Reciprocal of the contrast normaliser max(peak magnitude, floor) of fusion_weights.
-float inverse_peak(const Plane& magnitude, float peak_floor) {
-  float unused, peak;
-  min_max(magnitude.data(), magnitude.size(), unused, peak);
-  return 1.0f / std::max(peak, peak_floor);
-}
-
 // fusion_weights.fusion_weights of both branches, normalized_weight of the global one, and the
 // difference global - local that the pyramid fuses: share and difference overwrite the global
 // branch's magnitude plane and the global branch.
-void shares_and_difference(Plane& global, const Plane& local, Plane& global_magnitude,
+void shares_and_difference(Plane& global, const Plane& local, const Extremes& global_range,
+                           const Extremes& local_range, Plane& global_magnitude,
                            Plane& local_magnitude) {
   // fusion_weights' constants in half-Laplacian units, rounded to float32 as torch does.
   const float noise = static_cast<float>(1e-5 / 2), contrast_floor = static_cast<float>(1e-5);
   const float peak_floor = static_cast<float>((1.0 / 255.0) / 2);
   const size_t n = global.size();
-  half_laplacian_magnitude(global, noise, global_magnitude);
-  half_laplacian_magnitude(local, noise, local_magnitude);
-  const float inv_global = inverse_peak(global_magnitude, peak_floor);
-  const float inv_local = inverse_peak(local_magnitude, peak_floor);
+  // Reciprocals of the contrast normalisers max(peak magnitude, floor).
+  const float inv_global =
+      1.0f / std::max(half_laplacian_magnitude(global, noise, global_magnitude), peak_floor);
+  const float inv_local =
+      1.0f / std::max(half_laplacian_magnitude(local, noise, local_magnitude), peak_floor);
   // Both exponentials in one call of torch's vectorised exp.
   std::unique_ptr<float[]> brightness(new float[2 * n]);
-  brightness_exponent(global, brightness.get());
-  brightness_exponent(local, brightness.get() + n);
+  brightness_exponent(global, global_range, brightness.get());
+  brightness_exponent(local, local_range, brightness.get() + n);
   torch::from_blob(brightness.get(), {static_cast<int64_t>(2 * n)},
                    torch::TensorOptions().dtype(torch::kFloat32))
       .exp_();
@@ -651,11 +685,12 @@ double glcae_image(const float* x, int height, int width, float clip_limit, floa
     ceil_grid = clahe_tables(gray.get(), height, width, static_cast<int>(upper), clip_limit);
   }
   Plane global_branch(height, width), local_branch(height, width);
+  Extremes global_range, local_range;
   branches(stretched, global_table, floor_grid, upper != lower ? &ceil_grid : nullptr,
-           grid_size - lower, global_branch, local_branch);
+           grid_size - lower, global_branch, local_branch, global_range, local_range);
 
   Plane share(height, width), scratch(height, width);
-  shares_and_difference(global_branch, local_branch, share, scratch);
+  shares_and_difference(global_branch, local_branch, global_range, local_range, share, scratch);
   pyramid_fusion(std::move(global_branch), std::move(share), levels, local_branch);
   const float* fused = local_branch.data();
   if (white > 0.0f) {
