@@ -636,15 +636,26 @@ Plane pyr_up(const Plane& in, int out_h, int out_w) {
   return out;
 }
 
-// laplacian_pyramid.pyramid_fusion(a, b, weight_a) = b + collapse(Gw_k * L(a - b)_k), in place
-// into b; difference and weight are consumed.
-void pyramid_fusion(Plane difference, Plane weight, int levels, Plane& b) {
+// laplacian_pyramid.pyramid_fusion(a, b, weight_a) = b + collapse(Gw_k * L(a - b)_k), clamped
+// to [0, 1] and multiplied by scale (1: none) into result; difference and weight are consumed.
+// The finest level's blend, the clamp and the scaling share one pass.
+void pyramid_fusion(Plane difference, Plane weight, int levels, const Plane& b, float scale,
+                    float* result) {
   std::vector<Plane> diff_pyr, weight_pyr;
   diff_pyr.push_back(std::move(difference));
   weight_pyr.push_back(std::move(weight));
   for (int k = 1; k < levels; ++k) {
     diff_pyr.push_back(pyr_down(diff_pyr.back()));
     weight_pyr.push_back(pyr_down(weight_pyr.back()));
+  }
+  const size_t n = b.size();
+  auto write = [&](size_t i, float collapsed) {
+    const float v = std::min(std::max(b[i] + collapsed, 0.0f), 1.0f);
+    result[i] = scale == 1.0f ? v : v * scale;
+  };
+  if (levels == 1) {
+    for (size_t i = 0; i < n; ++i) write(i, diff_pyr[0][i] * weight_pyr[0][i]);
+    return;
   }
   Plane out = diff_pyr.back().clone();
   for (size_t i = 0; i < out.size(); ++i) out[i] *= weight_pyr.back()[i];
@@ -653,13 +664,16 @@ void pyramid_fusion(Plane difference, Plane weight, int levels, Plane& b) {
     const Plane& level_weight = weight_pyr[k];
     Plane up_diff = pyr_up(diff_pyr[k + 1], level.h, level.w);
     Plane up_out = pyr_up(out, level.h, level.w);
+    if (k == 0) {
+      for (size_t i = 0; i < n; ++i) {
+        write(i, up_out[i] + level_weight[i] * (level[i] - up_diff[i]));
+      }
+      return;
+    }
     for (size_t i = 0; i < up_out.size(); ++i) {
       up_out[i] += level_weight[i] * (level[i] - up_diff[i]);
     }
     out = std::move(up_out);
-  }
-  for (size_t i = 0; i < b.size(); ++i) {
-    b[i] = std::min(std::max(b[i] + out[i], 0.0f), 1.0f);
   }
 }
 
@@ -691,13 +705,8 @@ double glcae_image(const float* x, int height, int width, float clip_limit, floa
 
   Plane share(height, width), scratch(height, width);
   shares_and_difference(global_branch, local_branch, global_range, local_range, share, scratch);
-  pyramid_fusion(std::move(global_branch), std::move(share), levels, local_branch);
-  const float* fused = local_branch.data();
-  if (white > 0.0f) {
-    for (int64_t i = 0; i < n; ++i) result[i] = fused[i] * white;
-  } else {
-    std::copy(fused, fused + n, result);
-  }
+  pyramid_fusion(std::move(global_branch), std::move(share), levels, local_branch,
+                 white > 0.0f ? white : 1.0f, result);
   return chosen;
 }
 
