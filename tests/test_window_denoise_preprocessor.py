@@ -47,7 +47,7 @@ def test_a_narrower_fixed_window_spreads_the_soft_tissue_channel():
     before = torch.stack(batch['inputs'])[:, 0].std()
     narrow = WindowDenoisePreprocessor(mode='fixed', fixed_params=(0.0, 0.5, 0.0))
     out = narrow.enhance_batch([x.float() for x in batch['inputs']])[0]
-    assert torch.stack(out)[:, 0].std() > 1.8 * before
+    assert torch.stack(list(out))[:, 0].std() > 1.8 * before
 
 
 def test_denoising_lowers_the_noise_of_a_noisy_flat_image():

@@ -15,7 +15,7 @@ ENHANCEMENT_MODES = ('learned', 'fixed', 'identity')
 
 def enhance_by_size(
     images: list[torch.Tensor], enhance_group: Callable[[list[int]], torch.Tensor]
-) -> list[torch.Tensor]:
+) -> torch.Tensor | list[torch.Tensor]:
     """Enhance ``images`` (each ``(C, H, W)``) group by group of equal shape.
 
     A batch of mixed sizes (e.g. after ``RescaleToSpacing``) cannot be stacked; each group of
@@ -27,11 +27,15 @@ def enhance_by_size(
             ``(len(indices), C, H, W)``.
 
     Returns:
-        The enhanced images in the order of ``images``.
+        The enhanced images in the order of ``images``: where they all share one shape, the
+        ``(B, C, H, W)`` batch itself (mmengine's preprocessor normalises and pads a batch
+        tensor as it does a list, without stacking it again); otherwise a list.
     """
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(images):
         groups.setdefault(tuple(x.shape), []).append(i)
+    if len(groups) == 1:
+        return enhance_group(list(range(len(images))))
     enhanced: list[torch.Tensor | None] = [None] * len(images)
     for indices in groups.values():
         result = enhance_group(indices)
@@ -101,7 +105,8 @@ class PerImageEnhancementPreprocessor(DetDataPreprocessor):
         """Enhance ``inputs`` (each ``(C, H, W)`` float in [0, intensity_max]).
 
         Returns:
-            The enhanced images (same shapes and range); the parameters used, as
+            The enhanced images (same shapes and range; a list, or a ``(B, C, H, W)`` batch
+            where they share one shape); the parameters used, as
             ``{metainfo key: (B,) tensor, or None where it does not apply}``; the policy's log
             probability ``(B,)`` of sampled parameters, or ``None``.
         """
