@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from .batch_norm_folding import FoldedCopy
 from .resnet_trunk import resnet_trunk
 
 
@@ -107,10 +106,6 @@ class KeySliceRegressor(BaseModule):
     layer's weights zero, bias at the inverse squash). ``log_std`` (one per head, set by the
     subclass after its heads) is the spread of the Gaussian policy over the scores that
     :meth:`sample` draws from (the ``reinforce`` objective).
-
-    An inference pass (eval mode, no gradient) runs stem and trunk with their BatchNorms folded
-    into the convolutions (:mod:`.batch_norm_folding`): the same scores to float rounding. The
-    modules themselves, which training updates, are not changed.
     """
 
     def __init__(
@@ -130,8 +125,6 @@ class KeySliceRegressor(BaseModule):
         )
         self.trunk, trunk_width = resnet_trunk(depth, 3, base_channels, trunk_init_cfg)
         self.embed = nn.Sequential(nn.Linear(trunk_width, 32), nn.ReLU(inplace=True))
-        self._folded_stem = FoldedCopy()
-        self._folded_trunk = FoldedCopy()
         self._warned_non_finite = False
 
     def heads(self) -> list[Head]:
@@ -162,23 +155,15 @@ class KeySliceRegressor(BaseModule):
             x = F.interpolate(
                 x, size=(self.input_size, self.input_size), mode='bilinear', align_corners=False
             )
-        stem_layers, trunk = self._conv_layers()
-        stem = stem_layers(x)
+        stem = self.stem(x)
         if stem.device.type == 'cpu':
             # torch's CPU max pooling (the trunk's stem) is much slower on NCHW than on
             # channels-last tensors; the values are the same.
             stem = stem.contiguous(memory_format=torch.channels_last)
-        features = trunk(stem)[-1]
+        features = self.trunk(stem)[-1]
         embedding = self.embed(torch.flatten(F.adaptive_avg_pool2d(features, 1), 1))
         scores = torch.cat([head.layers(embedding) for head in self.heads()], dim=1)
         return self._finite(scores)
-
-    def _conv_layers(self) -> tuple[nn.Module, nn.Module]:
-        """(stem, trunk) of this pass: their BatchNorm-folded copies for an inference pass
-        (every module in eval mode, no gradient recorded), the modules themselves otherwise."""
-        if torch.is_grad_enabled() or any(m.training for m in self.modules()):
-            return self.stem, self.trunk
-        return self._folded_stem.get(self.stem), self._folded_trunk.get(self.trunk)
 
     def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Scores ``(B, num_outputs)`` → one ``(B,)`` parameter per head, inside its range."""
