@@ -95,23 +95,6 @@ inline int reflect101(int i, int n) {
   return i < n ? i : period - i;
 }
 
-// Smallest and largest value of n floats, four lanes at a time.
-void min_max(const float* v, size_t n, float& low, float& high) {
-  Float4 lo = Float4{} + v[0], hi = lo;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const Float4 x = load4(v + i);
-    lo = min4(x, lo);
-    hi = max4(x, hi);
-  }
-  low = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
-  high = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
-  for (; i < n; ++i) {
-    low = std::min(low, v[i]);
-    high = std::max(high, v[i]);
-  }
-}
-
 // Running extremes of the values a loop writes, four lanes at a time, so that the loop that
 // produces a plane also yields its min_max (one pass over the plane fewer). Exact: min and max
 // do not round.
@@ -126,6 +109,16 @@ struct Extremes {
   float low() const { return std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])); }
   float high() const { return std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3])); }
 };
+
+// Smallest and largest value of n >= 1 floats, four lanes at a time.
+void min_max(const float* v, size_t n, float& low, float& high) {
+  Extremes range;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) range.add(load4(v + i));
+  for (; i < n; ++i) range.add(v[i]);
+  low = range.low();
+  high = range.high();
+}
 
 // Counting: consecutive pixels of a smooth image often fall in the same bin, and an increment that
 // waits for the previous one to the same counter stalls the pipeline; counting in four
@@ -637,8 +630,7 @@ Plane pyr_up(const Plane& in, int out_h, int out_w) {
 }
 
 // laplacian_pyramid.pyramid_fusion(a, b, weight_a) = b + collapse(Gw_k * L(a - b)_k), clamped
-// to [0, 1] and multiplied by scale (1: none) into result; difference and weight are consumed.
-// The finest level's blend, the clamp and the scaling share one pass.
+// to [0, 1] and multiplied by scale into result; difference and weight are consumed.
 void pyramid_fusion(Plane difference, Plane weight, int levels, const Plane& b, float scale,
                     float* result) {
   std::vector<Plane> diff_pyr, weight_pyr;
@@ -648,15 +640,6 @@ void pyramid_fusion(Plane difference, Plane weight, int levels, const Plane& b, 
     diff_pyr.push_back(pyr_down(diff_pyr.back()));
     weight_pyr.push_back(pyr_down(weight_pyr.back()));
   }
-  const size_t n = b.size();
-  auto write = [&](size_t i, float collapsed) {
-    const float v = std::min(std::max(b[i] + collapsed, 0.0f), 1.0f);
-    result[i] = scale == 1.0f ? v : v * scale;
-  };
-  if (levels == 1) {
-    for (size_t i = 0; i < n; ++i) write(i, diff_pyr[0][i] * weight_pyr[0][i]);
-    return;
-  }
   Plane out = diff_pyr.back().clone();
   for (size_t i = 0; i < out.size(); ++i) out[i] *= weight_pyr.back()[i];
   for (int k = levels - 2; k >= 0; --k) {
@@ -664,16 +647,13 @@ void pyramid_fusion(Plane difference, Plane weight, int levels, const Plane& b, 
     const Plane& level_weight = weight_pyr[k];
     Plane up_diff = pyr_up(diff_pyr[k + 1], level.h, level.w);
     Plane up_out = pyr_up(out, level.h, level.w);
-    if (k == 0) {
-      for (size_t i = 0; i < n; ++i) {
-        write(i, up_out[i] + level_weight[i] * (level[i] - up_diff[i]));
-      }
-      return;
-    }
     for (size_t i = 0; i < up_out.size(); ++i) {
       up_out[i] += level_weight[i] * (level[i] - up_diff[i]);
     }
     out = std::move(up_out);
+  }
+  for (size_t i = 0; i < b.size(); ++i) {
+    result[i] = std::min(std::max(b[i] + out[i], 0.0f), 1.0f) * scale;
   }
 }
 
