@@ -8,8 +8,9 @@ would add more code than the loop. The result is written as an ordinary enhancer
 ``tools/test.py`` evaluates with the policy config like any enhancer.
 
 Model selection: the epoch whose policy, applied by its argmax as at inference, has the lowest
-mean validation loss of the settings it chose (ties: the earlier epoch). The best single setting
-of the training table, scored on validation the same way, is logged beside it: a policy that
+mean validation loss of the settings it chose (ties: the earlier epoch); training stops once
+``patience`` epochs in a row have not lowered it (``None``: all ``epochs`` run). The best single
+setting of the training table, scored on validation the same way, is logged beside it: a policy that
 does not beat it has found nothing per-image to use.
 """
 
@@ -39,6 +40,7 @@ TRAINING_DEFAULTS = dict(
     weight_decay=1e-2,
     flip=True,
     seed=0,
+    patience=None,
 )
 
 
@@ -81,6 +83,7 @@ def train_policy(
     weight_decay: float = TRAINING_DEFAULTS['weight_decay'],
     flip: bool = TRAINING_DEFAULTS['flip'],
     seed: int = TRAINING_DEFAULTS['seed'],
+    patience: int | None = TRAINING_DEFAULTS['patience'],
 ) -> dict:
     """Minimise ``Σ_k π_k(x)·ℓ_k(x)`` over the training slices; keep the best epoch's weights.
 
@@ -93,6 +96,10 @@ def train_policy(
         flip: flip each slice left-right at random (a setting's loss does not depend on the
             side of the body a lesion lies on).
         seed: the order of the slices and the flips.
+        patience: stop after this many epochs in a row without a lower selection loss
+            (``None``: run all ``epochs``). The epochs that run are the first epochs of a run
+            without it (same order, flips and weights): the kept weights are the full run's
+            unless the full run improves again after ``patience`` epochs without improvement.
 
     Returns:
         ``{'best_epoch', 'history': [per epoch: train_loss and the selection split's
@@ -104,6 +111,8 @@ def train_policy(
             f'train_policy: images {tuple(images.shape)} and losses {tuple(losses.shape)} do '
             f'not fit a policy of {len(policy)} settings (losses must be (N, {len(policy)}))'
         )
+    if patience is not None and patience < 1:
+        raise ValueError(f'train_policy: patience must be >= 1 or None, got {patience}')
     select_images = images if val_images is None else val_images
     select_losses = losses if val_losses is None else val_losses
     fixed = int(losses.mean(dim=0).argmin())
@@ -135,6 +144,8 @@ def train_policy(
         if scores['chosen_loss'] < best_loss:
             best_epoch, best_loss = epoch, scores['chosen_loss']
             best_state = copy.deepcopy(policy.state_dict())
+        elif patience is not None and epoch - best_epoch >= patience:
+            break
     policy.load_state_dict(best_state)
     policy.eval()
     return {'best_epoch': best_epoch, 'history': history, 'best_fixed': best_fixed}

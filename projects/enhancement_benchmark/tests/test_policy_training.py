@@ -98,6 +98,56 @@ def test_evaluation_scores_the_argmax_choice():
     assert scores['share_off_most_common'] == 0.0
 
 
+def run_with_patience(patience: int | None, epochs: int) -> tuple[dict, dict]:
+    """Train a fresh policy (same seed) on a table whose validation loss a single setting
+    decides: the choice stops improving after a few epochs."""
+    images, kinds = two_kinds(8, seed=0)
+    val_images, val_kinds = two_kinds(4, seed=1)
+    torch.manual_seed(0)
+    policy = SettingPolicy(SETTINGS, base_channels=4)
+    result = train_policy(
+        policy,
+        images,
+        loss_table(kinds, planted=False, seed=0),
+        val_images,
+        loss_table(val_kinds, planted=False, seed=1),
+        epochs=epochs,
+        batch_size=8,
+        lr=3e-3,
+        patience=patience,
+    )
+    return result, policy.state_dict()
+
+
+def test_patience_stops_early_and_keeps_the_full_runs_best_epoch():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        full, full_state = run_with_patience(None, epochs=12)
+        stopped, stopped_state = run_with_patience(2, epochs=12)
+    finally:
+        torch.set_num_threads(threads)
+    # The full run's last improvement leaves more than 2 idle epochs, so the patient run stops.
+    assert full['best_epoch'] + 2 < 12
+    assert len(full['history']) == 12
+    assert len(stopped['history']) == full['best_epoch'] + 2
+    # The epochs it ran are the full run's first epochs, and it keeps the same weights.
+    assert stopped['history'] == full['history'][: len(stopped['history'])]
+    assert stopped['best_epoch'] == full['best_epoch']
+    for name, value in full_state.items():
+        assert torch.equal(value, stopped_state[name]), name
+
+
+def test_training_refuses_a_patience_below_one():
+    with pytest.raises(ValueError, match='patience must be >= 1'):
+        train_policy(
+            SettingPolicy(SETTINGS, base_channels=4),
+            torch.rand(2, 3, 8, 8),
+            torch.rand(2, 3),
+            patience=0,
+        )
+
+
 def test_training_refuses_a_table_of_another_width():
     with pytest.raises(ValueError, match=r'losses must be \(N, 3\)'):
         train_policy(

@@ -32,6 +32,13 @@ model = dict(
         ),
     ),
 )
+# At most 100 epochs; stop after 20 without a lower validation loss (the paper's patience).
 policy_training = dict(
-    loss='detector_loss', epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2, flip=True
+    loss='detector_loss',
+    epochs=100,
+    batch_size=32,
+    lr=1e-3,
+    weight_decay=1e-2,
+    flip=True,
+    patience=20,
 )
