@@ -353,15 +353,16 @@ def never_hurts_reading(runs_: list[dict], suffix: str = '') -> str:
 
 def _detectors(runs_: list[dict], present) -> list[tuple[str, str, str]]:
     """(suffix, baselines summary key, label) of each detector for which ``present(run,
-    suffix)`` holds on every run."""
+    suffix)`` holds on some run (a table then has a row for each run that has it)."""
     detectors = (('', 'main', 'main'), (NOAUG_SUFFIX, 'noaug', 'w/o RandomGLCAE'))
-    return [d for d in detectors if all(present(r, d[0]) for r in runs_)]
+    return [d for d in detectors if any(present(r, d[0]) for r in runs_)]
 
 
 def _signal_tables(runs_: list[dict]) -> list[str]:
-    """Markdown of issue 29's measurements, each table only where every run has its data:
-    the oracles' margins over the detector alone and the spreads, the alpha sweep, the
-    policy's choices, the gated enhancer's alpha and the test-time augmentation's time."""
+    """Markdown of issue 29's measurements, each table where some run has its data (a row per
+    run and detector that has it): the oracles' margins over the detector alone and the spreads,
+    the alpha sweep, the policy's choices, the gated enhancer's alpha and the test-time
+    augmentation's time."""
     lines: list[str] = []
 
     def oracles_ran(r, suffix):
@@ -382,6 +383,8 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
         ]
         for r in runs_:
             for suffix, key, label in detectors:
+                if not oracles_ran(r, suffix):
+                    continue
                 cells = []
                 for method in ('oracle_null', 'oracle_crossfit', 'oracle', 'oracle_id'):
                     value = r['map'].get(method + suffix)
@@ -403,8 +406,10 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
 
     detectors = _detectors(runs_, swept)
     if detectors:
-        first = runs_[0]['baselines'][detectors[0][1]]['alpha_sweep']
-        alphas = [row['alpha'] for row in first['test']]
+        first = next(r for r in runs_ if swept(r, detectors[0][0]))
+        alphas = [
+            row['alpha'] for row in first['baselines'][detectors[0][1]]['alpha_sweep']['test']
+        ]
         lines += [
             '',
             'Test mAP of the blend x + α·(GLCAE(x) − x) at the tuned setting (α = 0: the '
@@ -414,13 +419,15 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
             '|---:|---|---|' + '---:|' * len(alphas),
         ]
         for r in runs_:
-            for _, key, label in detectors:
+            for suffix, key, label in detectors:
+                if not swept(r, suffix):
+                    continue
                 sweep = r['baselines'][key]['alpha_sweep']
                 by_alpha = {row['alpha']: row['map'] for row in sweep['test']}
                 cells = [f'{by_alpha[a]:.2f}' if a in by_alpha else 'n/a' for a in alphas]
                 setting = '({:g}, {:g})'.format(*sweep['setting'])
                 lines.append(f'| {r["seed"]} | {label} | {setting} | ' + ' | '.join(cells) + ' |')
-    if all(r.get('policy_choices') for r in runs_):
+    if any(r.get('policy_choices') for r in runs_):
         lines += [
             '',
             '| seed | policy | test slices off its most common setting | most common '
@@ -428,7 +435,7 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
             '|---:|---|---:|---|---|---:|',
         ]
         for r in runs_:
-            for name, choices in r['policy_choices'].items():
+            for name, choices in r.get('policy_choices', {}).items():
                 profiles = '; '.join(
                     f'{p}: {g["most_common"]} ({100 * g["share_of_most_common"]:.0f} %)'
                     for p, g in choices['by_profile'].items()
@@ -438,11 +445,11 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
                     f'{100 * choices["share_off_most_common"]:.1f} % | {choices["most_common"]} '
                     f'| {profiles} | {choices["profile_information"]:.2f} |'
                 )
-    if all(r.get('gated_parameters') for r in runs_):
+    if any(r.get('gated_parameters') for r in runs_):
         lines += ['', '| seed | gated enhancer | α on test slices | clip limit | grid size |']
         lines.append('|---:|---|---|---|---|')
         for r in runs_:
-            for name, stats in r['gated_parameters'].items():
+            for name, stats in r.get('gated_parameters', {}).items():
                 cells = [
                     '{mean:.3f} ± {std:.3f} ({min:.3f}–{max:.3f})'.format(**stats[k])
                     if k in stats
@@ -450,7 +457,7 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
                     for k in ('alpha', 'clip_limit', 'grid_size')
                 ]
                 lines.append(f'| {r["seed"]} | {method_label(name)} | ' + ' | '.join(cells) + ' |')
-    if all(r.get('tta_timing') for r in runs_):
+    if any(r.get('tta_timing') for r in runs_):
         times = '; '.join(
             f'seed {r["seed"]}: '
             + ', '.join(
@@ -459,6 +466,7 @@ def _signal_tables(runs_: list[dict]) -> list[str]:
                 if 'seconds_per_image' in t
             )
             for r in runs_
+            if r.get('tta_timing')
         )
         lines += ['', f'Test-time augmentation, ms per test image: {times}.']
     return lines
@@ -470,11 +478,18 @@ def _methods(runs_: list[dict]) -> list[str]:
     return ordered_methods(common)
 
 
+def _any_methods(runs_: list[dict]) -> list[str]:
+    """The methods some run has, in table order (a benchmark whose seeds have not all run
+    every stage yet)."""
+    return ordered_methods(set.union(*(set(r['map']) for r in runs_)))
+
+
 def benchmark_markdown(result: dict) -> str:
     """The tables of docs/en/results.md from a ``synthetic_benchmark.json``: test mAP / AP50 /
-    average FROC sensitivity of every pipeline per seed and their mean, the bootstrap intervals
-    and the reading they support, the baselines' chosen settings, the learned parameters
-    (overall and by profile), the per-profile mAP, timings, and the ablations (in percent)."""
+    average FROC sensitivity of every pipeline per seed and their mean (— where a seed has not
+    run it, and then no mean), the bootstrap intervals and the reading they support, the
+    baselines' chosen settings, the learned parameters (overall and by profile), the
+    per-profile mAP, timings, and the ablations (in percent)."""
     runs_ = result['runs']
     seeds = [r['seed'] for r in runs_]
     lines = [
@@ -482,10 +497,12 @@ def benchmark_markdown(result: dict) -> str:
         '| mean avg. sens. |',
         '|---|' + '---:|' * (len(seeds) + 3),
     ]
-    for method in _methods(runs_):
-        cells = [f'{r["map"][method]:.2f}' for r in runs_]
+    for method in _any_methods(runs_):
+        cells = [f'{r["map"][method]:.2f}' if method in r['map'] else '—' for r in runs_]
+        everywhere = all(method in r['map'] for r in runs_)
         cells += [
-            f'{_mean([r[key][method] for r in runs_]):.2f}' for key in ('map', 'ap50', 'froc_avg')
+            f'{_mean([r[key][method] for r in runs_]):.2f}' if everywhere else '—'
+            for key in ('map', 'ap50', 'froc_avg')
         ]
         lines.append(f'| {method_label(method)} | ' + ' | '.join(cells) + ' |')
     ordered = all(
@@ -495,11 +512,9 @@ def benchmark_markdown(result: dict) -> str:
         '',
         f'learned > fixed GLCAE > detector alone on every seed: {"yes" if ordered else "no"}.',
     ]
-    pairs = [
-        p for p in runs_[0].get('bootstrap', {}) if all(p in r.get('bootstrap', {}) for r in runs_)
-    ]
+    pairs = list(dict.fromkeys(p for r in runs_ for p in r.get('bootstrap', {})))
     if pairs:
-        b0 = runs_[0]['bootstrap'][pairs[0]]
+        b0 = next(r['bootstrap'][pairs[0]] for r in runs_ if pairs[0] in r.get('bootstrap', {}))
         lines += [
             '',
             f'Paired bootstrap over test slices ({b0["resamples"]} resamples, seed {b0["seed"]}), '
@@ -510,6 +525,8 @@ def benchmark_markdown(result: dict) -> str:
         ]
         for r in runs_:
             for p in pairs:
+                if p not in r.get('bootstrap', {}):
+                    continue
                 b = r['bootstrap'][p]
                 cells = [
                     f'{b["point"][k]:+.2f} [{b[k][0]:+.2f}, {b[k][1]:+.2f}]'

@@ -107,6 +107,27 @@ def test_markdown_shows_new_methods_intervals_and_the_reading():
     assert 'Reading (mAP): learned ≈ tuned fixed' in text
 
 
+def test_markdown_of_seeds_that_have_not_run_every_stage():
+    from projects.enhancement_benchmark.benchmark.synthetic_benchmark import benchmark_markdown
+
+    full = bench_record(
+        0, 6.0, {'learned-glcae_tuned': [-0.5, 0.7], 'learned_noaug-glcae_tuned_noaug': [-1, 0]}
+    )
+    full['map'] = full['ap50'] = full['froc_avg'] = {**full['map'], 'learned_noaug': 2.5}
+    partial = bench_record(1, 6.5, {'learned-glcae_tuned': [-0.2, 0.9]})
+    del partial['map']['identity_noaug']
+    text = benchmark_markdown({'runs': [full, partial]})
+    # A method some seed lacks: its cell and its means are dashes, the others' means stand.
+    assert '| detector alone [detector w/o RandomGLCAE] | 3.00 | — | — | — | — |' in text
+    assert '| learned GLCAE (ours) [detector w/o RandomGLCAE] | 2.50 | — | — | — | — |' in text
+    assert '| learned GLCAE (ours) | 6.00 | 6.50 | 6.25 |' in text
+    # Every seed's intervals, and no reading where a seed lacks the pair.
+    assert '| 0 | learned_noaug-glcae_tuned_noaug | -0.50 [-1.00, +0.00] |' in text
+    assert '| 1 | learned_noaug-glcae_tuned_noaug' not in text
+    assert 'Reading (mAP): learned ≈ tuned fixed' in text
+    assert 'Reading (mAP, detector w/o RandomGLCAE): no learned_noaug-glcae_tuned_noaug' in text
+
+
 @pytest.mark.parametrize(
     ('intervals', 'verdict'),
     [
