@@ -21,6 +21,7 @@ METHOD_LABELS = {
     'oracle_null': 'null oracle: shifted copies, no enhancement',
     'learned_gated': 'learned GLCAE with a blend gate',
     'policy': 'setting policy (identity or a GLCAE setting per image)',
+    'policy_ap': 'setting policy trained on 1 − slice AP',
     'tta': 'detector alone + test-time augmentation',
 }
 #: Suffix and label suffix of the methods in front of the detector trained without RandomGLCAE.

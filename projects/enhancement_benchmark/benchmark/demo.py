@@ -21,12 +21,14 @@ The benchmark also enables (:class:`DemoSettings` flags):
   detector and tested (``learned_gated``; ``enhancer_gated`` stage);
 - ``policy``: the setting policy (``policy_config``): the detector's per-slice loss tables over
   its K settings, the policy trained from them (:mod:`.policy_training`), tested, and its
-  choices on the test slices (:mod:`.policy_report`) (``policy``; ``policy`` stage);
+  choices on the test slices (:mod:`.policy_report`) (``policy``; ``policy`` stage), and a
+  second policy trained from the same tables on ``1 − `` each slice's own AP instead of the
+  detector's loss (``policy_ap``; ``policy_ap`` stage);
 - ``tta``: the detector alone under test-time augmentation (``tta``; ``tta`` stage), by
   ``benchmark/tta.py``'s ``evaluate_tta``.
 
-Each of the last three also runs in front of the detector without RandomGLCAE when ``noaug`` is
-on (stages and methods ``*_noaug``).
+Each of the last three (four stages) also runs in front of the detector without RandomGLCAE
+when ``noaug`` is on (stages and methods ``*_noaug``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ STAGES = (
     'enhancer_gated_noaug',
     'policy',
     'policy_noaug',
+    'policy_ap',
+    'policy_ap_noaug',
     'tta',
     'tta_noaug',
     'statistics',
@@ -72,7 +76,7 @@ STAGES = (
 )
 #: The optional stages that each test one more method in front of each detector (``*_noaug``:
 #: in front of the detector without RandomGLCAE).
-ONE_METHOD_STAGES = ('enhancer_gated', 'policy', 'tta')
+ONE_METHOD_STAGES = ('enhancer_gated', 'policy', 'policy_ap', 'tta')
 #: The stages whose outputs each stage reads: when one of them runs, so does the stage.
 DEPENDS: dict[str, tuple[str, ...]] = {
     'data': (),
@@ -86,6 +90,9 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     'baselines_noaug': ('detector_noaug',),
     **{stage: ('detector',) for stage in ONE_METHOD_STAGES},
     **{stage + NOAUG_SUFFIX: ('detector_noaug',) for stage in ONE_METHOD_STAGES},
+    # The second policy reads the first one's loss tables.
+    'policy_ap': ('detector', 'policy'),
+    'policy_ap_noaug': ('detector_noaug', 'policy_noaug'),
     'statistics': (
         'evaluation',
         'evaluation_noaug',
@@ -153,6 +160,7 @@ class DemoSettings:
         for stage, on in (
             ('enhancer_gated', self.gated and self.gated_config is not None),
             ('policy', self.policy and self.policy_config is not None),
+            ('policy_ap', self.policy and self.policy_config is not None),
             ('tta', self.tta),
         ):
             if not on:
@@ -237,6 +245,7 @@ class DemoPipeline(StagedRun):
         runs = {
             'enhancer_gated': self.train_gated,
             'policy': self.train_policy,
+            'policy_ap': self.train_policy_ap,
             'tta': self.evaluate_tta,
         }
         for stage, run in runs.items():
@@ -391,12 +400,30 @@ class DemoPipeline(StagedRun):
         return {**trained, **tested}
 
     def train_policy(self, detector_checkpoint: str, suffix: str = '') -> dict:
-        """The setting policy of one detector: loss tables, training, test (``policy``) and
-        its choices on the test slices (``choices``, :func:`~.policy_report.policy_choice_report`).
+        """The setting policy of one detector, trained on the loss of its config (the
+        detector's loss): loss tables, training, test (``policy``) and its choices on the test
+        slices (``choices``, :func:`~.policy_report.policy_choice_report`).
 
         The loss tables in ``<stage>/`` are reused when the stage goes on after an
         interruption, and deleted when it starts over (``force``, a new detector).
         """
+        if self._redo('policy' + suffix):
+            for table in (self.work_dir / ('policy' + suffix)).glob('loss_table_*.npz'):
+                table.unlink()
+        return self._policy_stage('policy', detector_checkpoint, suffix, loss=None)
+
+    def train_policy_ap(self, detector_checkpoint: str, suffix: str = '') -> dict:
+        """A second setting policy of one detector, trained from the ``policy`` stage's loss
+        tables on ``1 −`` each slice's own AP (``policy_ap``): the metric the benchmark
+        reports, where the detector's loss may rank the settings otherwise."""
+        return self._policy_stage('policy_ap', detector_checkpoint, suffix, loss='slice_ap')
+
+    def _policy_stage(
+        self, name: str, detector_checkpoint: str, suffix: str, loss: str | None
+    ) -> dict:
+        """Train the policy ``name`` (its stage and method) on ``loss`` (None: the config's)
+        from the loss tables in ``<work_dir>/policy<suffix>/`` (computed there if missing),
+        test it and report its choices."""
         from mmlesion.utils.safe_pickle import load_predictions
 
         from .acquisition_profiles import acquisition_profiles
@@ -404,25 +431,27 @@ class DemoPipeline(StagedRun):
         from .policy_training import train_policy_from_config
 
         s = self.settings
-        stage = 'policy' + suffix
+        stage = name + suffix
         work_dir = self.work_dir / stage
-        if self._redo(stage):
-            for table in work_dir.glob('loss_table_*.npz'):
-                table.unlink()
         options = {**self._data_options(), **s.policy_options}
         summary = train_policy_from_config(
-            s.policy_config, detector_checkpoint, work_dir, options, seed=s.seed
+            s.policy_config,
+            detector_checkpoint,
+            work_dir,
+            options,
+            seed=s.seed,
+            loss=loss,
+            tables_dir=self.work_dir / ('policy' + suffix),
         )
         checkpoint = str(work_dir / 'policy.pth')
-        name = 'policy' + suffix
         tested = self._test_method(
-            name,
+            stage,
             s.policy_config,
             checkpoint,
             {**options, 'model.detector_checkpoint': detector_checkpoint},
             stage,
         )
-        with open(tested['predictions'][name], 'rb') as f:
+        with open(tested['predictions'][stage], 'rb') as f:
             predictions = load_predictions(f)
         return {
             'checkpoint': checkpoint,

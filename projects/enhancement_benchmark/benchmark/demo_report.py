@@ -282,8 +282,14 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
         'bootstrap': statistics.get('bootstrap', {}),
         'learned_parameters_by_profile': statistics.get('learned_parameters_by_profile', {}),
         'predictions': _merged(stages, 'predictions'),
-        'policy_choices': _by_method(stages, 'policy', 'choices'),
-        'policy_training': _by_method(stages, 'policy', 'training'),
+        'policy_choices': {
+            **_by_method(stages, 'policy', 'choices'),
+            **_by_method(stages, 'policy_ap', 'choices'),
+        },
+        'policy_training': {
+            **_by_method(stages, 'policy', 'training'),
+            **_by_method(stages, 'policy_ap', 'training'),
+        },
         'tta_timing': _by_method(stages, 'tta', 'timing'),
         'stage_seconds': {
             stage: record.get('elapsed_s') for stage, record in stages.items() if stage != 'report'
@@ -299,6 +305,8 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
                 'enhancer_gated_noaug',
                 'policy',
                 'policy_noaug',
+                'policy_ap',
+                'policy_ap_noaug',
             )
             if stage in stages
         },

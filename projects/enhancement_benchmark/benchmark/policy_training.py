@@ -184,8 +184,9 @@ def train_policy_from_config(
     cfg_options: Mapping | None = None,
     seed: int | None = None,
     loss: str | None = None,
+    tables_dir: str | Path | None = None,
 ) -> dict:
-    """Compute (or reuse) the train and val loss tables in ``work_dir``, train the policy of
+    """Compute (or reuse) the train and val loss tables in ``tables_dir``, train the policy of
     ``config`` from them and write ``work_dir/policy.pth`` (an enhancer checkpoint) and
     ``work_dir/policy_training.json``.
 
@@ -196,16 +197,20 @@ def train_policy_from_config(
         cfg_options: overrides of the config (data root, ...).
         seed: overrides ``policy_training.seed`` (the policy's initial weights, the order).
         loss: overrides ``policy_training.loss`` (``'detector_loss'`` or ``'slice_ap'``).
+        tables_dir: where the loss tables are (``None``: ``work_dir``); policies trained on
+            other losses of the same detector and settings share them.
 
     Returns:
         The training summary written to ``policy_training.json``.
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    tables_dir = work_dir if tables_dir is None else Path(tables_dir)
+    tables_dir.mkdir(parents=True, exist_ok=True)
     options = {**dict(cfg_options or {}), 'model.detector_checkpoint': detector_checkpoint}
     tables = {}
     for split in ('train', 'val'):
-        path = work_dir / f'loss_table_{split}.npz'
+        path = tables_dir / f'loss_table_{split}.npz'
         if not path.is_file():
             table = compute_loss_table(config, detector_checkpoint, split, cfg_options)
             # Written through a temporary name: a table on disk is always complete.
@@ -234,7 +239,7 @@ def train_policy_from_config(
     for split, table in tables.items():
         if table.settings != policy.settings:
             raise ValueError(
-                f'{work_dir}/loss_table_{split}.npz was computed for the settings '
+                f'{tables_dir}/loss_table_{split}.npz was computed for the settings '
                 f"{table.settings}, not the config's {policy.settings}: delete it to recompute"
             )
     data = {

@@ -3,9 +3,9 @@ chosen parameters spread over the acquisition profiles.
 
 Pairs (each where both methods ran, :data:`PAIRS`): ``learned - glcae_tuned`` and ``learned -
 identity``, issue 29's ``learned_gated - identity``, ``policy - glcae_tuned_id`` and ``policy -
-identity``, and the per-image-signal measurements against the detector alone (``glcae_tuned_id``,
-``oracle_null``, ``oracle_crossfit``, ``tta``); each also in front of the detector trained without
-RandomGLCAE (``learned_noaug - ...``).
+identity`` (likewise ``policy_ap``), and the per-image-signal measurements against the detector
+alone (``glcae_tuned_id``, ``oracle_null``, ``oracle_crossfit``, ``tta``); each also in front
+of the detector trained without RandomGLCAE (``learned_noaug - ...``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ PAIRS = (
     ('learned_gated', 'identity'),
     ('policy', 'glcae_tuned_id'),
     ('policy', 'identity'),
+    ('policy_ap', 'glcae_tuned_id'),
+    ('policy_ap', 'identity'),
     ('glcae_tuned_id', 'identity'),
     ('oracle_null', 'identity'),
     ('oracle_crossfit', 'identity'),

@@ -48,6 +48,10 @@ class RecordingPipeline(DemoPipeline):
         self.ran.append(('policy' + suffix, detector_checkpoint))
         return {'checkpoint': f'policy{suffix}.pth', 'test': {}}
 
+    def train_policy_ap(self, detector_checkpoint, suffix=''):
+        self.ran.append(('policy_ap' + suffix, detector_checkpoint))
+        return {'checkpoint': f'policy_ap{suffix}.pth', 'test': {}}
+
     def evaluate_tta(self, detector_checkpoint, suffix=''):
         self.ran.append(('tta' + suffix, detector_checkpoint))
         return {'test': {}}
@@ -99,7 +103,7 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
     pipeline = RecordingPipeline(settings)
     pipeline.run()
     assert settings.enabled_stages() == STAGES
-    assert pipeline.ran[4:16] == [
+    assert pipeline.ran[4:18] == [
         'detector_noaug',
         ('enhancer_noaug', 'detector_noaug.pth'),
         ('evaluation_noaug', 'detector_noaug.pth', 'enh_noaug.pth'),
@@ -109,6 +113,8 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
         ('enhancer_gated_noaug', 'detector_noaug.pth'),
         ('policy', 'detector.pth'),
         ('policy_noaug', 'detector_noaug.pth'),
+        ('policy_ap', 'detector.pth'),
+        ('policy_ap_noaug', 'detector_noaug.pth'),
         ('tta', 'detector.pth'),
         ('tta_noaug', 'detector_noaug.pth'),
         ('statistics', STAGES[:-2]),
@@ -118,11 +124,11 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
 def test_issue_29_stages_are_off_by_default_and_follow_the_noaug_switch():
     assert not {'enhancer_gated', 'policy', 'tta'} & set(DemoSettings().enabled_stages())
     main_only = DemoSettings(gated=True, policy=True, tta=True).enabled_stages()
-    assert {'enhancer_gated', 'policy', 'tta'} <= set(main_only)
+    assert {'enhancer_gated', 'policy', 'policy_ap', 'tta'} <= set(main_only)
     assert not any(stage.endswith('_noaug') for stage in main_only)
     # A preset without the configs (the GPU one) skips the gated enhancer and the policy.
     gpu = DemoSettings.from_preset('paper_gpu', gated=True, policy=True, noaug=True)
-    assert not {'enhancer_gated', 'policy'} & set(gpu.enabled_stages())
+    assert not {'enhancer_gated', 'policy', 'policy_ap'} & set(gpu.enabled_stages())
 
 
 def test_a_new_detector_reruns_the_issue_29_stages_in_front_of_it(tmp_path):
@@ -137,6 +143,7 @@ def test_a_new_detector_reruns_the_issue_29_stages_in_front_of_it(tmp_path):
         'evaluation',
         'enhancer_gated',
         'policy',
+        'policy_ap',
         'statistics',
         'report',
     ]
@@ -309,6 +316,14 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
     )
     gated = pipeline.train_gated(trained_detector)
     policy = pipeline.train_policy(trained_detector)
+    tables = sorted(p.name for p in (tmp_path / 'policy').glob('loss_table_*.npz'))
+    policy_ap = pipeline.train_policy_ap(trained_detector)
+    # The second policy trains from the first one's tables, on 1 - slice AP.
+    assert not list((tmp_path / 'policy_ap').glob('loss_table_*.npz'))
+    assert tables == ['loss_table_train.npz', 'loss_table_val.npz']
+    assert set(policy_ap['test']) == {'policy_ap'}
+    assert policy_ap['training']['training']['loss'] == 'slice_ap'
+    assert policy['training']['training']['loss'] == 'detector_loss'
     calls = []
 
     def evaluate_tta(config, checkpoint, data_root, work_dir, cfg_options, out, desc):
@@ -330,13 +345,25 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
     choices = policy['choices']
     assert choices['num_slices'] > 0 and 0.0 <= choices['share_off_most_common'] < 1.0
     assert policy['training']['best_epoch'] == 1
-    stages = {'evaluation': identity, 'enhancer_gated': gated, 'policy': policy, 'tta': tta}
+    stages = {
+        'evaluation': identity,
+        'enhancer_gated': gated,
+        'policy': policy,
+        'policy_ap': policy_ap,
+        'tta': tta,
+    }
     statistics = pipeline.statistics(stages)
-    pairs = {'learned_gated-identity', 'policy-identity', 'tta-identity'}
+    pairs = {'learned_gated-identity', 'policy-identity', 'policy_ap-identity', 'tta-identity'}
     assert set(statistics['bootstrap']) == pairs
     report = {
         'machine': 'cpu',
-        'test': {**identity['test'], **gated['test'], **policy['test'], **tta['test']},
+        'test': {
+            **identity['test'],
+            **gated['test'],
+            **policy['test'],
+            **policy_ap['test'],
+            **tta['test'],
+        },
         'predictions': {**gated['predictions'], **policy['predictions']},
         'policy_choices': {'policy': choices},
         'tta_timing': {'tta': tta['timing']},
@@ -346,7 +373,7 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
         'stage_seconds': {},
     }
     record = seed_record(settings, report)
-    assert set(record['map']) == {'identity', 'learned_gated', 'policy', 'tta'}
+    assert set(record['map']) == {'identity', 'learned_gated', 'policy', 'policy_ap', 'tta'}
     assert set(record['liver_map']) == set(record['map'])
     alpha = record['gated_parameters']['learned_gated']['alpha']
     assert 0.0 <= alpha['min'] <= alpha['mean'] <= alpha['max'] <= 1.0
@@ -363,8 +390,16 @@ def test_a_policy_stage_that_starts_over_recomputes_its_loss_tables(tmp_path, mo
     (tables / 'loss_table_train.npz').write_bytes(b'of an earlier detector')
     seen = []
 
-    def fake_train(config, detector_checkpoint, work_dir, cfg_options=None, seed=None):
-        seen.append(sorted(p.name for p in work_dir.glob('loss_table_*.npz')))
+    def fake_train(
+        config,
+        detector_checkpoint,
+        work_dir,
+        cfg_options=None,
+        seed=None,
+        loss=None,
+        tables_dir=None,
+    ):
+        seen.append(sorted(p.name for p in tables_dir.glob('loss_table_*.npz')))
         raise RuntimeError('stop after the tables')
 
     monkeypatch.setattr(policy_training, 'train_policy_from_config', fake_train)
@@ -375,6 +410,11 @@ def test_a_policy_stage_that_starts_over_recomputes_its_loss_tables(tmp_path, mo
     with pytest.raises(RuntimeError, match='stop'):
         forced.train_policy('detector.pth')
     assert seen == [['loss_table_train.npz'], []]
+    # The second policy reads the first one's tables and never deletes them.
+    (tables / 'loss_table_train.npz').write_bytes(b'of this detector')
+    with pytest.raises(RuntimeError, match='stop'):
+        forced.train_policy_ap('detector.pth')
+    assert seen[-1] == ['loss_table_train.npz']
 
 
 def test_the_report_merges_the_issue_29_stages_methods_choices_and_timing():

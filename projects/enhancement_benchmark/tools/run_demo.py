@@ -90,7 +90,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--policy',
         action='store_true',
-        help='also train and test the setting policy (K detector passes over train and val)',
+        help='also train and test the setting policies, on the detector loss and on 1 - slice '
+        'AP (K detector passes over train and val, shared)',
     )
     parser.add_argument(
         '--tta',

@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
         '--no-gated', action='store_true', help='skip the enhancer with a blend gate'
     )
     parser.add_argument(
-        '--no-policy', action='store_true', help='skip the setting policy (its loss tables)'
+        '--no-policy', action='store_true', help='skip the setting policies (their loss tables)'
     )
     parser.add_argument(
         '--no-tta', action='store_true', help='skip test-time augmentation (benchmark/tta.py)'
