@@ -20,10 +20,18 @@ from pathlib import Path
 
 from .compared_methods import method_label
 from .new_scanner_tables import new_scanner_markdown, new_scanner_verdict
-from .synthetic_benchmark import benchmark_markdown, claim_reading
+from .synthetic_benchmark import (
+    benchmark_markdown,
+    claim_reading,
+    never_hurts_reading,
+    per_image_reading,
+)
 
 #: The benchmark JSON, relative to the repository root.
 BENCHMARK_JSON = 'docs/results/synthetic_benchmark.json'
+#: The benchmark re-run with every stage of issue 29, while its seeds are still running; it
+#: replaces :data:`BENCHMARK_JSON` when every seed has run every stage. Relative to the root.
+RERUN_JSON = 'docs/results/synthetic_benchmark_rerun.json'
 #: The new-scanner study's JSON (``tools/new_scanner.py``), relative to the repository root.
 NEW_SCANNER_JSON = 'docs/results/new_scanner.json'
 #: The documents holding generated tables, relative to the repository root.
@@ -50,7 +58,8 @@ def _mean(values: list[float]) -> float:
 
 def readme_summary(result: dict) -> str:
     """The README's table: test mAP, AP50 and FROC average sensitivity (0.5–4 FP), percent,
-    mean over the seeds with each seed's sensitivity, and the ``learned − tuned`` intervals."""
+    mean over the seeds with each seed's sensitivity, the ``learned − tuned`` intervals, and
+    where every seed has them, issue 29's readings (per-image signal, the gate never hurts)."""
     runs = result['runs']
     seeds = [r['seed'] for r in runs]
     lines = [
@@ -82,6 +91,17 @@ def readme_summary(result: dict) -> str:
             f'({detector}): {intervals}. Reading: {claim_reading(runs, "map", suffix)}.'
         )
         lines.append('')
+    for suffix, detector in (('', 'demo detector'), ('_noaug', 'detector w/o RandomGLCAE')):
+        if all(f'policy{suffix}-glcae_tuned_id{suffix}' in r.get('bootstrap', {}) for r in runs):
+            lines += [
+                f'Per-image signal ({detector}, mAP): {per_image_reading(runs, "map", suffix)}.',
+                '',
+            ]
+        if all(f'learned_gated{suffix}-identity{suffix}' in r.get('bootstrap', {}) for r in runs):
+            lines += [
+                f'Gated enhancer never hurts ({detector}): {never_hurts_reading(runs, suffix)}.',
+                '',
+            ]
     return '\n'.join(lines).rstrip('\n')
 
 
@@ -90,6 +110,7 @@ def readme_summary(result: dict) -> str:
 GENERATORS: dict[str, tuple[str, Callable[[dict], str]]] = {
     'readme-summary': (BENCHMARK_JSON, readme_summary),
     'benchmark': (BENCHMARK_JSON, benchmark_markdown),
+    'benchmark-rerun': (RERUN_JSON, benchmark_markdown),
     'new-scanner-verdict': (NEW_SCANNER_JSON, new_scanner_verdict),
     'new-scanner': (NEW_SCANNER_JSON, new_scanner_markdown),
 }

@@ -93,3 +93,22 @@ def test_the_new_scanner_reading_follows_the_intervals():
         run['bootstrap']['enhancer-alone']['froc_avg'] = [-1.0, 1.0]
         run['bootstrap']['enhancer-finetuned']['froc_avg'] = [-9.0, -2.0]
     assert 'fine-tuning the detector beats' in new_scanner_verdict(losing)
+
+
+def test_the_summary_states_issue_29s_readings_where_every_seed_has_them():
+    from .test_synthetic_benchmark import bench_record, signal_record
+
+    runs = []
+    for seed in (0, 1):
+        record = bench_record(seed, 6.0, {'learned-glcae_tuned': [-0.5, 0.7]})
+        extra = signal_record(seed, policy=(-1.0, 0.2), gated=(-0.3, 0.4))
+        record['map'] = record['ap50'] = record['froc_avg'] = {**record['map'], **extra['map']}
+        record['bootstrap'].update(extra['bootstrap'])
+        runs.append(record)
+    summary = readme_summary({'runs': runs})
+    assert 'Per-image signal (demo detector, mAP): no per-image signal in this data' in summary
+    assert 'null +2.00, cross-fit +0.50, GLCAE oracle +3.00' in summary
+    assert 'Gated enhancer never hurts (demo detector): yes' in summary
+    # One seed without the policy: no per-image reading at all.
+    del runs[1]['bootstrap']['policy-glcae_tuned_id']
+    assert 'Per-image signal' not in readme_summary({'runs': runs})

@@ -19,6 +19,7 @@ from projects.enhancement_benchmark.benchmark.results_tables import (
     BENCHMARK_JSON,
     NEW_SCANNER_JSON,
     fill,
+    load_results,
     stale_documents,
 )
 
@@ -34,6 +35,7 @@ def main() -> int:
     parser.add_argument('--check', action='store_true', help='only report stale documents')
     args = parser.parse_args()
     results = {
+        **load_results(ROOT),
         BENCHMARK_JSON: json.loads(Path(args.json).read_text()),
         NEW_SCANNER_JSON: json.loads(Path(args.new_scanner_json).read_text()),
     }
