@@ -32,13 +32,7 @@ model = dict(
         ),
     ),
 )
-# At most 100 epochs; stop after 20 without a lower validation loss (the paper's patience).
-policy_training = dict(
-    loss='detector_loss',
-    epochs=100,
-    batch_size=32,
-    lr=1e-3,
-    weight_decay=1e-2,
-    flip=True,
-    patience=20,
-)
+# The training of policy_training.py's TRAINING_DEFAULTS (the detector's loss, AdamW 1e-3 with
+# weight decay 1e-2, batch 32, random flips, at most 100 epochs), stopped after 20 epochs without
+# a lower validation loss (the paper's patience).
+policy_training = dict(patience=20)
