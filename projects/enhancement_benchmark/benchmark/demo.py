@@ -38,6 +38,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 from tqdm import tqdm
@@ -408,7 +409,7 @@ class DemoPipeline(StagedRun):
         interruption, and deleted when it starts over (``force``, a new detector).
         """
         if self._redo('policy' + suffix):
-            for table in (self.work_dir / ('policy' + suffix)).glob('loss_table_*.npz'):
+            for table in self._policy_tables(suffix).glob('loss_table_*.npz'):
                 table.unlink()
         return self._policy_stage('policy', detector_checkpoint, suffix, loss=None)
 
@@ -417,6 +418,11 @@ class DemoPipeline(StagedRun):
         tables on ``1 −`` each slice's own AP (``policy_ap``): the metric the benchmark
         reports, where the detector's loss may rank the settings otherwise."""
         return self._policy_stage('policy_ap', detector_checkpoint, suffix, loss='slice_ap')
+
+    def _policy_tables(self, suffix: str) -> Path:
+        """The folder of the loss tables that both policies of one detector train from: the
+        ``policy`` stage's."""
+        return self.work_dir / ('policy' + suffix)
 
     def _policy_stage(
         self, name: str, detector_checkpoint: str, suffix: str, loss: str | None
@@ -441,7 +447,7 @@ class DemoPipeline(StagedRun):
             options,
             seed=s.seed,
             loss=loss,
-            tables_dir=self.work_dir / ('policy' + suffix),
+            tables_dir=self._policy_tables(suffix),
         )
         checkpoint = str(work_dir / 'policy.pth')
         tested = self._test_method(
