@@ -320,8 +320,9 @@ CheckpointLoader.register_scheme(
 
 # -- strict loading for evaluation -------------------------------------------------------------
 #: Keys a checkpoint may lack without changing a prediction: the reinforce objective's running
-#: reward baseline (training only), and BatchNorm counters older checkpoints do not store.
-BENIGN_MISSING_SUFFIXES = ('reward_baseline', 'num_batches_tracked')
+#: reward baseline (training only), BatchNorm counters older checkpoints do not store, and the
+#: blend gate's ``gate_open`` of a gated enhancer saved before it existed (open, as trained).
+BENIGN_MISSING_SUFFIXES = ('reward_baseline', 'num_batches_tracked', 'gate_open')
 
 
 def load_checkpoint_strictly(model: nn.Module, checkpoint: str) -> None:

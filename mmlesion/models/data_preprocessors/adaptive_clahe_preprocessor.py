@@ -134,7 +134,8 @@ class AdaptiveCLAHEPreprocessor(PerImageEnhancementPreprocessor):
         images of equal size as one batch, so a batch of mixed sizes (e.g. after
         ``RescaleToSpacing``) is enhanced group by group. With the gate, each enhanced image is
         blended with its input on the input's own scale, so that ``alpha = 0`` returns the
-        input bit for bit.
+        input bit for bit; a group whose every ``alpha`` is 0 (a closed gate) is not enhanced
+        at all, unless ``alpha`` carries a gradient.
 
         Returns:
             The enhanced images (same shapes and range), and the per-image clip limits,
@@ -148,6 +149,8 @@ class AdaptiveCLAHEPreprocessor(PerImageEnhancementPreprocessor):
         def enhance_group(indices: list[int]) -> torch.Tensor:
             index = torch.as_tensor(indices, device=clip.device)
             group = torch.stack([inputs[i] for i in indices])
+            if alpha is not None and not alpha.requires_grad and not alpha[index].any():
+                return group  # what blend gives at alpha = 0, without enhancing first
             result = self.enhance_images(group, clip[index], grid[index])
             if alpha is not None:
                 result = blend(group, result, alpha[index])

@@ -34,6 +34,11 @@ class CLAHEParamRegressor(KeySliceRegressor):
     ``gate_init`` for every image, near the detector alone. ``gate=False`` (the default) is the
     paper's two-output regressor, with the same weights and outputs as before the gate existed.
 
+    A gated regressor also keeps the buffer ``gate_open`` (1 = the head's ``alpha``, 0 = ``alpha``
+    is 0 for every image), saved with its weights: :func:`~mmlesion.apis.check_gate` closes it
+    in a checkpoint whose enhancement did not beat the detector alone on validation, and the
+    preprocessor then hands the detector its inputs untouched.
+
     Args:
         input_size: side of the square regressor input in pixels (512 in the paper).
         depth: ResNet depth (18).
@@ -83,6 +88,7 @@ class CLAHEParamRegressor(KeySliceRegressor):
             # state dict (old checkpoints load strictly).
             self.gate_head = fc_stack(head_widths(num_fc_layers))
             self.gate_output = BoundedOutput(0.0, 1.0)  # a plain sigmoid
+            self.register_buffer('gate_open', torch.ones(()))
         self.gate_init = float(gate_init)
         # The scores' policy spread (clip, grid[, gate]) for the reinforce objective.
         self.log_std = nn.Parameter(torch.full((self.num_outputs,), float(init_log_std)))
@@ -97,3 +103,22 @@ class CLAHEParamRegressor(KeySliceRegressor):
         if self.gate:
             heads.append(Head('alpha', self.gate_head, self.gate_output, self.gate_init))
         return heads
+
+    def to_params(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """As :meth:`KeySliceRegressor.to_params`; a closed gate (``gate_open = 0``) makes
+        every ``alpha`` exactly 0."""
+        params = super().to_params(scores)
+        if not self.gate:
+            return params
+        clip, grid, alpha = params
+        return clip, grid, alpha * self.gate_open
+
+    def set_gate_open(self, is_open: bool) -> None:
+        """Open (the head's ``alpha``) or close (``alpha = 0``) the gate.
+
+        Raises:
+            ValueError: the regressor has no gate.
+        """
+        if not self.gate:
+            raise ValueError('the regressor has no blend gate (gate=False): nothing to close')
+        self.gate_open.fill_(1.0 if is_open else 0.0)

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from torch import nn
 
 from mmlesion.utils.checkpoint_loading import (
+    BENIGN_MISSING_SUFFIXES,
     CheckpointError,
     literal_config_entry,
     load_state_strictly,
@@ -53,7 +54,13 @@ def load_regressor_weights(
             f'{source} holds no regressor weights ({REGRESSOR_PREFIX}*): is it the checkpoint '
             'of a trained enhancer (FrozenDetectorEnhancer), not of a detector?'
         )
-    load_state_strictly(regressor, weights, f'the regressor in {source}', 'the regressor config')
+    load_state_strictly(
+        regressor,
+        weights,
+        f'the regressor in {source}',
+        'the regressor config',
+        benign_missing=BENIGN_MISSING_SUFFIXES,
+    )
 
 
 def enhancer_preprocessor_config(checkpoint: str | Mapping, source: str | None = None) -> dict:

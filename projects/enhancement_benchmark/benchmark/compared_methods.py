@@ -20,6 +20,7 @@ METHOD_LABELS = {
     'oracle_crossfit': 'oracle chosen on a shifted copy (cross-fit)',
     'oracle_null': 'null oracle: shifted copies, no enhancement',
     'learned_gated': 'learned GLCAE with a blend gate',
+    'learned_gated_checked': 'learned GLCAE with a blend gate checked on val',
     'policy': 'setting policy (identity or a GLCAE setting per image)',
     'policy_ap': 'setting policy trained on 1 − slice AP',
     'tta': 'detector alone + test-time augmentation',

@@ -18,7 +18,10 @@ The benchmark also enables (:class:`DemoSettings` flags):
   with ``selection`` also ``glcae_tuned_id``, ``glcae_per_profile_id``, ``oracle_id``, the alpha
   sweep, ``oracle_null`` and ``oracle_crossfit`` (:class:`~.baselines.SelectionOptions`);
 - ``gated``: the enhancer with a blend gate (``gated_config``) trained in front of each
-  detector and tested (``learned_gated``; ``enhancer_gated`` stage);
+  detector and tested (``learned_gated``; ``enhancer_gated`` stage), then its gate decided on
+  the validation split (:func:`mmlesion.apis.check_gate`: closed unless its paired-bootstrap
+  mAP gain over the detector alone is above 0) and tested so (``learned_gated_checked``;
+  ``gate_check`` stage);
 - ``policy``: the setting policy (``policy_config``): the detector's per-slice loss tables over
   its K settings, the policy trained from them (:mod:`.policy_training`), tested, and its
   choices on the test slices (:mod:`.policy_report`) (``policy``; ``policy`` stage), and a
@@ -27,7 +30,7 @@ The benchmark also enables (:class:`DemoSettings` flags):
 - ``tta``: the detector alone under test-time augmentation (``tta``; ``tta`` stage), by
   ``benchmark/tta.py``'s ``evaluate_tta``.
 
-Each of the last three (four stages) also runs in front of the detector without RandomGLCAE
+Each of the last four (six stages) also runs in front of the detector without RandomGLCAE
 when ``noaug`` is on (stages and methods ``*_noaug``).
 """
 
@@ -66,6 +69,8 @@ STAGES = (
     'baselines_noaug',
     'enhancer_gated',
     'enhancer_gated_noaug',
+    'gate_check',
+    'gate_check_noaug',
     'policy',
     'policy_noaug',
     'policy_ap',
@@ -77,7 +82,7 @@ STAGES = (
 )
 #: The optional stages that each test one more method in front of each detector (``*_noaug``:
 #: in front of the detector without RandomGLCAE).
-ONE_METHOD_STAGES = ('enhancer_gated', 'policy', 'policy_ap', 'tta')
+ONE_METHOD_STAGES = ('enhancer_gated', 'gate_check', 'policy', 'policy_ap', 'tta')
 #: The stages whose outputs each stage reads: when one of them runs, so does the stage.
 DEPENDS: dict[str, tuple[str, ...]] = {
     'data': (),
@@ -91,7 +96,9 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     'baselines_noaug': ('detector_noaug',),
     **{stage: ('detector',) for stage in ONE_METHOD_STAGES},
     **{stage + NOAUG_SUFFIX: ('detector_noaug',) for stage in ONE_METHOD_STAGES},
-    # The second policy reads the first one's loss tables.
+    # The gate check reads the gated enhancer; the second policy, the first one's loss tables.
+    'gate_check': ('detector', 'enhancer_gated'),
+    'gate_check_noaug': ('detector_noaug', 'enhancer_gated_noaug'),
     'policy_ap': ('detector', 'policy'),
     'policy_ap_noaug': ('detector_noaug', 'policy_noaug'),
     'statistics': (
@@ -160,6 +167,7 @@ class DemoSettings:
             skipped |= {'baselines', 'baselines_noaug'}
         for stage, on in (
             ('enhancer_gated', self.gated and self.gated_config is not None),
+            ('gate_check', self.gated and self.gated_config is not None),
             ('policy', self.policy and self.policy_config is not None),
             ('policy_ap', self.policy and self.policy_config is not None),
             ('tta', self.tta),
@@ -245,6 +253,9 @@ class DemoPipeline(StagedRun):
             )
         runs = {
             'enhancer_gated': self.train_gated,
+            'gate_check': lambda checkpoint, suffix: self.check_gate(
+                checkpoint, out['enhancer_gated' + suffix]['checkpoint'], suffix
+            ),
             'policy': self.train_policy,
             'policy_ap': self.train_policy_ap,
             'tta': self.evaluate_tta,
@@ -399,6 +410,34 @@ class DemoPipeline(StagedRun):
             'learned_gated' + suffix, s.gated_config, trained['checkpoint'], options, stage
         )
         return {**trained, **tested}
+
+    def check_gate(self, detector_checkpoint: str, gated_checkpoint: str, suffix: str = '') -> dict:
+        """The gated enhancer's gate decided on the validation split and the result tested
+        (``learned_gated_checked``): the decision (``gate``) and the test record."""
+        from mmlesion.apis.gate_check import check_gate
+
+        s = self.settings
+        stage = 'gate_check' + suffix
+        work_dir = self.work_dir / stage
+        options = {
+            **self._data_options(),
+            **s.enhancer_options,
+            'model.detector_checkpoint': detector_checkpoint,
+        }
+        checkpoint = str(work_dir / 'gate_checked.pth')
+        decision = check_gate(
+            s.gated_config,
+            gated_checkpoint,
+            checkpoint,
+            work_dir / 'val',
+            options,
+            num_resamples=s.bootstrap_resamples,
+            seed=s.bootstrap_seed,
+        )
+        tested = self._test_method(
+            'learned_gated_checked' + suffix, s.gated_config, checkpoint, options, stage
+        )
+        return {'checkpoint': checkpoint, 'gate': decision.as_dict(), **tested}
 
     def train_policy(self, detector_checkpoint: str, suffix: str = '') -> dict:
         """The setting policy of one detector, trained on the loss of its config (the

@@ -214,14 +214,28 @@ def bootstrap_table(bootstrap: dict) -> str:
     return '\n'.join(lines)
 
 
+def gate_sentence(gate: dict) -> str:
+    """A gate check's decision (:class:`mmlesion.apis.GateDecision` as a dict) in words."""
+    low, high = gate['interval']
+    return (
+        f'gate {"open" if gate["open"] else "closed"}: enhancer − detector alone on '
+        f'{gate["split"]} {gate["gain"]:+.2f} mAP points [{low:+.2f}, {high:+.2f}] over '
+        f'{gate["num_slices"]} slices, lower bound above {gate["min_gain"]:+.2f} needed'
+    )
+
+
 def _policy_and_tta_lines(results: dict) -> list[str]:
-    """Markdown lines on the setting policies' choices and the test-time augmentation's time
-    (none when those stages did not run)."""
+    """Markdown lines on the setting policies' choices, the gate checks and the test-time
+    augmentation's time (none when those stages did not run)."""
     from .policy_report import choice_summary
 
     lines = [
         f'{method_label(name)}: {choice_summary(choices)}.'
         for name, choices in results['policy_choices'].items()
+    ]
+    lines += [
+        f'{method_label(name)}: {gate_sentence(gate)}.'
+        for name, gate in results.get('gate_checks', {}).items()
     ]
     lines += [
         f'{method_label(name)}: {timing["seconds_per_image"] * 1000:.1f} ms/img.'
@@ -291,6 +305,7 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
             **_by_method(stages, 'policy_ap', 'training'),
         },
         'tta_timing': _by_method(stages, 'tta', 'timing'),
+        'gate_checks': _by_method(stages, 'gate_check', 'gate'),
         'stage_seconds': {
             stage: record.get('elapsed_s') for stage, record in stages.items() if stage != 'report'
         },
@@ -303,6 +318,8 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
                 'enhancer_noaug',
                 'enhancer_gated',
                 'enhancer_gated_noaug',
+                'gate_check',
+                'gate_check_noaug',
                 'policy',
                 'policy_noaug',
                 'policy_ap',

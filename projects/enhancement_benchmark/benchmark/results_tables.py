@@ -21,6 +21,7 @@ from pathlib import Path
 from .compared_methods import method_label
 from .new_scanner_tables import new_scanner_markdown, new_scanner_verdict
 from .synthetic_benchmark import (
+    GATED_METHODS,
     benchmark_markdown,
     claim_reading,
     never_hurts_reading,
@@ -97,11 +98,13 @@ def readme_summary(result: dict) -> str:
                 f'Per-image signal ({detector}, mAP): {per_image_reading(runs, "map", suffix)}.',
                 '',
             ]
-        if all(f'learned_gated{suffix}-identity{suffix}' in r.get('bootstrap', {}) for r in runs):
-            lines += [
-                f'Gated enhancer never hurts ({detector}): {never_hurts_reading(runs, suffix)}.',
-                '',
-            ]
+        for method, gate in GATED_METHODS:
+            if all(f'{method}{suffix}-identity{suffix}' in r.get('bootstrap', {}) for r in runs):
+                lines += [
+                    f'Gated enhancer never hurts ({gate}, {detector}): '
+                    f'{never_hurts_reading(runs, suffix, method)}.',
+                    '',
+                ]
     return '\n'.join(lines).rstrip('\n')
 
 

@@ -2,8 +2,9 @@
 chosen parameters spread over the acquisition profiles.
 
 Pairs (each where both methods ran, :data:`PAIRS`): ``learned - glcae_tuned`` and ``learned -
-identity``, issue 29's ``learned_gated - identity``, ``policy - glcae_tuned_id`` and ``policy -
-identity`` (likewise ``policy_ap``), and the per-image-signal measurements against the detector
+identity``, issue 29's ``learned_gated - identity`` (also with the gate checked on val,
+``learned_gated_checked``), ``policy - glcae_tuned_id`` and ``policy - identity`` (likewise
+``policy_ap``), and the per-image-signal measurements against the detector
 alone (``glcae_tuned_id``, ``oracle_null``, ``oracle_crossfit``, ``tta``); each also in front
 of the detector trained without RandomGLCAE (``learned_noaug - ...``).
 """
@@ -26,6 +27,7 @@ PAIRS = (
     ('learned', 'glcae_tuned'),
     ('learned', 'identity'),
     ('learned_gated', 'identity'),
+    ('learned_gated_checked', 'identity'),
     ('policy', 'glcae_tuned_id'),
     ('policy', 'identity'),
     ('policy_ap', 'glcae_tuned_id'),

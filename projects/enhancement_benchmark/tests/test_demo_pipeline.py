@@ -44,6 +44,10 @@ class RecordingPipeline(DemoPipeline):
         self.ran.append(('enhancer_gated' + suffix, detector_checkpoint))
         return {'checkpoint': f'gated{suffix}.pth', 'test': {}}
 
+    def check_gate(self, detector_checkpoint, gated_checkpoint, suffix=''):
+        self.ran.append(('gate_check' + suffix, detector_checkpoint, gated_checkpoint))
+        return {'checkpoint': f'checked{suffix}.pth', 'test': {}}
+
     def train_policy(self, detector_checkpoint, suffix=''):
         self.ran.append(('policy' + suffix, detector_checkpoint))
         return {'checkpoint': f'policy{suffix}.pth', 'test': {}}
@@ -103,7 +107,7 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
     pipeline = RecordingPipeline(settings)
     pipeline.run()
     assert settings.enabled_stages() == STAGES
-    assert pipeline.ran[4:18] == [
+    assert pipeline.ran[4:20] == [
         'detector_noaug',
         ('enhancer_noaug', 'detector_noaug.pth'),
         ('evaluation_noaug', 'detector_noaug.pth', 'enh_noaug.pth'),
@@ -111,6 +115,8 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
         ('baselines_noaug', 'detector_noaug.pth'),
         ('enhancer_gated', 'detector.pth'),
         ('enhancer_gated_noaug', 'detector_noaug.pth'),
+        ('gate_check', 'detector.pth', 'gated.pth'),
+        ('gate_check_noaug', 'detector_noaug.pth', 'gated_noaug.pth'),
         ('policy', 'detector.pth'),
         ('policy_noaug', 'detector_noaug.pth'),
         ('policy_ap', 'detector.pth'),
@@ -124,7 +130,7 @@ def test_the_benchmarks_optional_stages_run_against_the_right_detector(tmp_path,
 def test_issue_29_stages_are_off_by_default_and_follow_the_noaug_switch():
     assert not {'enhancer_gated', 'policy', 'tta'} & set(DemoSettings().enabled_stages())
     main_only = DemoSettings(gated=True, policy=True, tta=True).enabled_stages()
-    assert {'enhancer_gated', 'policy', 'policy_ap', 'tta'} <= set(main_only)
+    assert {'enhancer_gated', 'gate_check', 'policy', 'policy_ap', 'tta'} <= set(main_only)
     assert not any(stage.endswith('_noaug') for stage in main_only)
     # A preset without the configs (the GPU one) skips the gated enhancer and the policy.
     gpu = DemoSettings.from_preset('paper_gpu', gated=True, policy=True, noaug=True)
@@ -142,6 +148,7 @@ def test_a_new_detector_reruns_the_issue_29_stages_in_front_of_it(tmp_path):
         'enhancer',
         'evaluation',
         'enhancer_gated',
+        'gate_check',
         'policy',
         'policy_ap',
         'statistics',
@@ -315,6 +322,10 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
         'evaluation',
     )
     gated = pipeline.train_gated(trained_detector)
+    checked = pipeline.check_gate(trained_detector, gated['checkpoint'])
+    assert set(checked['test']) == {'learned_gated_checked'}
+    assert checked['gate']['split'] == 'val' and checked['gate']['num_slices'] > 0
+    assert (tmp_path / 'gate_check' / 'gate_checked.pth').is_file()
     policy = pipeline.train_policy(trained_detector)
     tables = sorted(p.name for p in (tmp_path / 'policy').glob('loss_table_*.npz'))
     policy_ap = pipeline.train_policy_ap(trained_detector)
@@ -348,18 +359,26 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
     stages = {
         'evaluation': identity,
         'enhancer_gated': gated,
+        'gate_check': checked,
         'policy': policy,
         'policy_ap': policy_ap,
         'tta': tta,
     }
     statistics = pipeline.statistics(stages)
-    pairs = {'learned_gated-identity', 'policy-identity', 'policy_ap-identity', 'tta-identity'}
+    pairs = {
+        'learned_gated-identity',
+        'learned_gated_checked-identity',
+        'policy-identity',
+        'policy_ap-identity',
+        'tta-identity',
+    }
     assert set(statistics['bootstrap']) == pairs
     report = {
         'machine': 'cpu',
         'test': {
             **identity['test'],
             **gated['test'],
+            **checked['test'],
             **policy['test'],
             **policy_ap['test'],
             **tta['test'],
@@ -373,7 +392,14 @@ def test_issue_29_stages_on_the_tiny_data_feed_the_statistics_and_the_record(
         'stage_seconds': {},
     }
     record = seed_record(settings, report)
-    assert set(record['map']) == {'identity', 'learned_gated', 'policy', 'policy_ap', 'tta'}
+    assert set(record['map']) == {
+        'identity',
+        'learned_gated',
+        'learned_gated_checked',
+        'policy',
+        'policy_ap',
+        'tta',
+    }
     assert set(record['liver_map']) == set(record['map'])
     alpha = record['gated_parameters']['learned_gated']['alpha']
     assert 0.0 <= alpha['min'] <= alpha['mean'] <= alpha['max'] <= 1.0

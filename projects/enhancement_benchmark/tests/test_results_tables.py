@@ -108,7 +108,8 @@ def test_the_summary_states_issue_29s_readings_where_every_seed_has_them():
     summary = readme_summary({'runs': runs})
     assert 'Per-image signal (demo detector, mAP): no per-image signal in this data' in summary
     assert 'null +2.00, cross-fit +0.50, GLCAE oracle +3.00' in summary
-    assert 'Gated enhancer never hurts (demo detector): yes' in summary
+    assert 'Gated enhancer never hurts (gate as trained, demo detector): yes' in summary
+    assert 'gate checked on val' not in summary  # no seed has that pair
     # One seed without the policy: no per-image reading at all.
     del runs[1]['bootstrap']['policy-glcae_tuned_id']
     assert 'Per-image signal' not in readme_summary({'runs': runs})

@@ -205,9 +205,32 @@ def interval(low, high):
     }
 
 
-def signal_record(seed, policy=None, gated=None, suffix=''):
+#: A gate check's record (``mmlesion.apis.GateDecision.as_dict``).
+GATE_CHECK = {
+    'open': False,
+    'gain': 0.67,
+    'interval': [-0.41, 1.74],
+    'min_gain': 0.0,
+    'confidence': 0.95,
+    'split': 'val',
+    'num_slices': 219,
+}
+
+
+def test_the_report_states_a_gate_check_in_words():
+    from projects.enhancement_benchmark.benchmark.demo_report import gate_sentence
+
+    assert gate_sentence(GATE_CHECK) == (
+        'gate closed: enhancer − detector alone on val +0.67 mAP points [-0.41, +1.74] over '
+        '219 slices, lower bound above +0.00 needed'
+    )
+    assert gate_sentence({**GATE_CHECK, 'open': True}).startswith('gate open:')
+
+
+def signal_record(seed, policy=None, gated=None, suffix='', checked=None):
     """A seed's record with issue 29's methods: the oracles' mAP 2 / 0.5 / 3 points above the
-    detector alone (null / cross-fit / GLCAE oracle), and the given intervals."""
+    detector alone (null / cross-fit / GLCAE oracle), and the given intervals (``checked``: of
+    the gated enhancer whose gate was checked on val)."""
     maps = {
         name + suffix: value
         for name, value in (
@@ -223,6 +246,8 @@ def signal_record(seed, policy=None, gated=None, suffix=''):
         bootstrap[f'policy{suffix}-glcae_tuned_id{suffix}'] = interval(*policy)
     if gated is not None:
         bootstrap[f'learned_gated{suffix}-identity{suffix}'] = interval(*gated)
+    if checked is not None:
+        bootstrap[f'learned_gated_checked{suffix}-identity{suffix}'] = interval(*checked)
     return {'seed': seed, 'map': maps, 'froc_avg': maps, 'bootstrap': bootstrap}
 
 
@@ -275,6 +300,14 @@ def test_never_hurts_needs_every_lower_bound_above_the_target():
     reading = never_hurts_reading(hurts)
     assert reading.startswith('no') and 'seed 1: -0.60' in reading
     assert 'no reading' in never_hurts_reading([signal_record(0)])
+    # The gate checked on val is read from its own pair.
+    checked = [
+        signal_record(0, gated=(-0.5, 0.3), checked=(0.0, 0.0)),
+        signal_record(1, gated=(-0.6, 0.1), checked=(0.0, 0.0)),
+    ]
+    assert never_hurts_reading(checked).startswith('no')
+    reading = never_hurts_reading(checked, method='learned_gated_checked')
+    assert reading.startswith('yes') and 'learned_gated_checked-identity' in reading
 
 
 def test_markdown_shows_the_issue_29_tables_and_readings():
@@ -283,7 +316,7 @@ def test_markdown_shows_the_issue_29_tables_and_readings():
     runs_ = []
     for seed in (0, 1):
         record = bench_record(seed, 6.0, {'learned-identity': [1, 3]})
-        extra = signal_record(seed, policy=(0.2, 1.0), gated=(-0.1, 0.4))
+        extra = signal_record(seed, policy=(0.2, 1.0), gated=(-0.1, 0.4), checked=(-0.9, 0.0))
         record['map'] = record['ap50'] = record['froc_avg'] = {
             **record['map'],
             **extra['map'],
@@ -325,10 +358,16 @@ def test_markdown_shows_the_issue_29_tables_and_readings():
             'learned_gated': {'alpha': stats, 'clip_limit': stats, 'grid_size': stats}
         }
         record['tta_timing'] = {'tta': {'seconds_per_image': 0.05}}
+        record['gate_checks'] = {'learned_gated_checked': GATE_CHECK}
         runs_.append(record)
     text = benchmark_markdown({'runs': runs_})
     assert 'Per-image signal (mAP): per-image choice beats the best fixed setting here' in text
-    assert 'Never hurts: yes' in text
+    assert 'Never hurts (gate as trained): yes' in text
+    assert 'Never hurts (gate checked on val): no' in text
+    assert (
+        '| 1 | learned GLCAE with a blend gate checked on val | +0.67 [-0.41, +1.74] '
+        '(219 slices) | closed |'
+    ) in text
     assert '| setting policy (identity or a GLCAE setting per image) | 10.60 | 10.60 |' in text
     assert '| 0 | main | +2.00 | +0.50 | +3.00 | n/a | 0.40 / 1.20 |' in text
     assert '| 1 | main | (2, 8) | 10.00 | 9.50 |' in text
