@@ -228,11 +228,12 @@ def _run_key(run: dict) -> tuple:
 
 def merge_results(old: dict, new: dict) -> dict:
     """``new`` added to an earlier benchmark file: a run of the same seed, device and configs
-    is replaced, every other earlier run kept (CPU seeds and GPU runs share one file); the
-    ablations and machine of ``new`` replace the earlier ones only where ``new`` has them."""
-    replaced = {_run_key(run) for run in new['runs']}
-    kept = [run for run in old.get('runs', []) if _run_key(run) not in replaced]
-    merged = {**old, 'runs': kept + new['runs']}
+    is replaced in its place, every other earlier run kept (CPU seeds and GPU runs share one
+    file) and the runs new to the file appended; the ablations and machine of ``new`` replace
+    the earlier ones only where ``new`` has them."""
+    newer = {_run_key(run): run for run in new['runs']}
+    runs = [newer.pop(_run_key(run), run) for run in old.get('runs', [])]
+    merged = {**old, 'runs': runs + list(newer.values())}
     if new.get('ablations'):
         merged['ablations'] = new['ablations']
         merged['machine'] = new['machine']

@@ -169,7 +169,7 @@ def test_a_gpu_run_joins_the_cpu_seeds_in_one_file():
     # The same seed, device and configs again: the newer run replaces the older.
     again = merge_results(merged, {'machine': 'cpu', 'runs': [run(1, 'cpu', value=2.0)]})
     assert [r['value'] for r in again['runs'] if r['seed'] == 1] == [2.0]
-    assert len(again['runs']) == 3
+    assert [(r['seed'], r['device']) for r in again['runs']] == runs  # in its place
 
 
 def test_presets_name_existing_configs():
