@@ -85,7 +85,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--gated',
         action='store_true',
-        help='also train and test the enhancer with a blend gate (learned_gated)',
+        help='also train and test the enhancer with a blend gate (learned_gated), and the same '
+        'with its gate checked on val (learned_gated_checked, mmlesion.apis.check_gate)',
     )
     parser.add_argument(
         '--policy',

@@ -67,7 +67,9 @@ def parse_args() -> argparse.Namespace:
         help='baselines without identity, the alpha sweep and the null and cross-fit oracles',
     )
     parser.add_argument(
-        '--no-gated', action='store_true', help='skip the enhancer with a blend gate'
+        '--no-gated',
+        action='store_true',
+        help='skip the enhancer with a blend gate (and its gate check)',
     )
     parser.add_argument(
         '--no-policy', action='store_true', help='skip the setting policies (their loss tables)'
