@@ -222,3 +222,18 @@ def test_the_tool_prints_the_decision_and_writes_the_checkpoint(
     out = capsys.readouterr().out
     assert 'gate closed (the detector alone)' in out and 'on val' in out
     assert read_checkpoint(tmp_path / 'deploy.pth')['state_dict'][GATE_KEY] == 0
+
+
+def test_the_regressor_alone_loads_a_gated_checkpoint_saved_before_the_buffer():
+    from mmlesion.models.regressors import load_regressor_weights
+
+    trained = gated_regressor()
+    state = {
+        f'data_preprocessor.regressor.{k}': v
+        for k, v in trained.state_dict().items()
+        if k != 'gate_open'
+    }
+    fresh = CLAHEParamRegressor(input_size=32, base_channels=4, gate=True, gate_init=0.4)
+    load_regressor_weights(fresh, {'state_dict': state}, 'old.pth')
+    assert torch.equal(fresh.gate_head[-1].weight, trained.gate_head[-1].weight)
+    assert fresh.gate_open == 1
