@@ -44,11 +44,14 @@ def test_run_demo_answers_help_from_any_working_directory(tmp_path):
     assert '--preset' in result.stdout
 
 
-def test_run_demo_fixes_its_thread_count(tmp_path):
-    source = (TOOLS / 'run_demo.py').read_text()
-    assert 'DEMO_THREADS = 2' in source and 'torch.set_num_threads(args.threads)' in source
+@pytest.mark.parametrize('tool', ['run_demo.py', 'synthetic_benchmark.py'])
+def test_the_study_runs_fix_their_thread_count(tmp_path, tool):
+    from projects.enhancement_benchmark.benchmark.machine_description import DEMO_THREADS
+
+    assert DEMO_THREADS == 2
+    assert 'use_threads(args.threads)' in (TOOLS / tool).read_text()
     result = subprocess.run(
-        [sys.executable, str(TOOLS / 'run_demo.py'), '--threads', '0', '--work-dir', str(tmp_path)],
+        [sys.executable, str(TOOLS / tool), '--threads', '0', '--work-dir', str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -27,15 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 import argparse
 import json
 
-import torch
-
 from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoPipeline, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
+from projects.enhancement_benchmark.benchmark.machine_description import (
+    add_threads_argument,
+    use_threads,
+)
 from projects.enhancement_benchmark.benchmark.synthetic_benchmark import SELECTION
-
-#: The torch threads of ``make demo``: the count its published numbers were measured with.
-DEMO_THREADS = 2
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,14 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--difficulty', type=float)
     parser.add_argument('--data-workers', type=int, help='processes generating the data')
     parser.add_argument('--force', action='store_true', help='re-run finished stages')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=DEMO_THREADS,
-        help='torch CPU threads (default %(default)s, as the published demo numbers ran). Float '
-        "sums are split differently with another count, which moves one seed's test metrics "
-        'by up to a few points: docs/en/results.md',
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         '--noaug',
         action='store_true',
@@ -124,9 +116,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
-    if args.threads < 1:
-        raise SystemExit(f'--threads must be at least 1, got {args.threads}')
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     settings = DemoSettings.from_preset(
         args.preset,
         work_dir=args.work_dir,

@@ -28,6 +28,10 @@ import argparse
 from mmlesion.utils import flush_denormals
 from projects.enhancement_benchmark.benchmark.demo import PRESETS, DemoSettings
 from projects.enhancement_benchmark.benchmark.fixed_setting_search import add_search_grid_arguments
+from projects.enhancement_benchmark.benchmark.machine_description import (
+    add_threads_argument,
+    use_threads,
+)
 from projects.enhancement_benchmark.benchmark.synthetic_benchmark import (
     SELECTION,
     BenchmarkSettings,
@@ -81,12 +85,14 @@ def parse_args() -> argparse.Namespace:
         '--bootstrap-resamples', type=int, default=1000, help='paired bootstrap resamples'
     )
     add_search_grid_arguments(parser)
+    add_threads_argument(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     flush_denormals()  # before any torch computation: mmlesion/utils/denormals.py
     args = parse_args()
+    use_threads(args.threads)
     settings = BenchmarkSettings(
         work_dir=args.work_dir,
         seeds=tuple(args.seeds),
