@@ -69,14 +69,7 @@ def main() -> None:
         min_gain=args.min_gain,
         num_resamples=args.resamples,
     )
-    low, high = decision.interval
-    state = 'open' if decision.open else 'closed (the detector alone)'
-    print(
-        f'enhancer - detector alone on {decision.split} ({decision.num_slices} slices): '
-        f'{decision.gain:+.2f} mAP points [{low:+.2f}, {high:+.2f}] '
-        f'({decision.confidence:.0%} paired bootstrap); lower bound above '
-        f'{decision.min_gain:+.2f} needed: gate {state}'
-    )
+    print(decision.describe())
     print(f'wrote {args.out}')
 
 

@@ -52,7 +52,25 @@ class GateDecision:
     num_slices: int
 
     def as_dict(self) -> dict:
+        """The decision as kept in a checkpoint's ``meta['gate_check']`` (JSON-ready)."""
         return {**asdict(self), 'interval': list(self.interval)}
+
+    @classmethod
+    def from_dict(cls, record: Mapping) -> GateDecision:
+        """The decision back from :meth:`as_dict`'s record."""
+        return cls(**{**record, 'interval': tuple(record['interval'])})
+
+    def describe(self) -> str:
+        """The decision and its evidence in one line, e.g. ``gate closed (the detector alone):
+        enhancer − detector alone on val +0.67 mAP points [-0.41, +1.74] (95 % paired
+        bootstrap, 219 slices), lower bound above +0.00 needed``."""
+        low, high = self.interval
+        state = 'open' if self.open else 'closed (the detector alone)'
+        return (
+            f'gate {state}: enhancer − detector alone on {self.split} {self.gain:+.2f} mAP '
+            f'points [{low:+.2f}, {high:+.2f}] ({self.confidence:.0%} paired bootstrap, '
+            f'{self.num_slices} slices), lower bound above {self.min_gain:+.2f} needed'
+        )
 
 
 def gate_decision(
@@ -73,17 +91,26 @@ def gate_decision(
     )
 
 
-def write_gate(checkpoint: str | Path, out: str | Path, is_open: bool, note: Mapping) -> Path:
+def write_gate(
+    checkpoint: str | Path,
+    out: str | Path,
+    is_open: bool,
+    note: Mapping,
+    data: dict | None = None,
+) -> Path:
     """Copy a gated enhancer's checkpoint to ``out`` with its gate open or closed, ``note``
     kept as ``meta['gate_check']``.
 
-    A checkpoint written before the gate had its buffer gets one.
+    A checkpoint written before the gate had its buffer gets one. ``data``: the checkpoint
+    already read (:func:`~mmlesion.utils.read_checkpoint`), to spare a second read; it is
+    changed in place.
 
     Raises:
         ValueError: the checkpoint has no gate head (a paper-style enhancer, or a detector).
     """
-    data = read_checkpoint(checkpoint)
-    state = state_dict_of(data, str(checkpoint))
+    if data is None:
+        data = read_checkpoint(checkpoint)
+    state = dict(state_dict_of(data, str(checkpoint)))
     if not any(key.startswith(GATE_HEAD_PREFIX) for key in state):
         raise ValueError(
             f'{checkpoint} has no blend gate ({GATE_HEAD_PREFIX}* weights): train the enhancer '
@@ -105,13 +132,14 @@ def split_predictions(
     cfg_options: Mapping,
     out: str | Path,
     desc: str,
+    state: Mapping | None = None,
 ) -> list[dict]:
     """Test ``checkpoint`` with ``config`` (the split chosen in ``cfg_options``) and return its
     predictions, also dumped to ``out``.
 
     The weights load strictly (:func:`~mmlesion.utils.checkpoint_loading.load_state_strictly`);
     a model built without the regressor (the detector alone) takes the checkpoint's other
-    weights.
+    weights. ``state``: the checkpoint's state dict already read, to spare a read.
     """
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
@@ -123,7 +151,8 @@ def split_predictions(
     cfg.custom_hooks = [*cfg.get('custom_hooks', []), {'type': 'ProgressBarHook', 'desc': desc}]
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    state = state_dict_of(read_checkpoint(checkpoint, map_location='cpu'), str(checkpoint))
+    if state is None:
+        state = state_dict_of(read_checkpoint(checkpoint, map_location='cpu'), str(checkpoint))
     if not any(key.startswith(REGRESSOR_PREFIX) for key in model.state_dict()):
         state = {k: v for k, v in state.items() if not k.startswith(REGRESSOR_PREFIX)}
     load_state_strictly(model, state, str(checkpoint), desc, benign_missing=BENIGN_MISSING_SUFFIXES)
@@ -160,6 +189,8 @@ def check_gate(
         The decision (also kept in the written checkpoint's ``meta['gate_check']``).
     """
     work_dir = Path(work_dir)
+    data = read_checkpoint(checkpoint, map_location='cpu')
+    state = state_dict_of(data, str(checkpoint))
     options = {**(cfg_options or {}), 'test_dataloader.dataset.split': split}
     alone = {
         **options,
@@ -173,6 +204,7 @@ def check_gate(
         options,
         work_dir / f'predictions_enhancer_{split}.pkl',
         f'gated enhancer ({split})',
+        state,
     )
     detector = split_predictions(
         config,
@@ -181,6 +213,7 @@ def check_gate(
         alone,
         work_dir / f'predictions_detector_{split}.pkl',
         f'detector alone ({split})',
+        state,
     )
     infos, classes = dataset_infos(config, options)
     aligned = aligned_results(
@@ -198,5 +231,5 @@ def check_gate(
         confidence=confidence,
     )
     decision = gate_decision(bootstrap, min_gain, split, len(aligned['enhancer']))
-    write_gate(checkpoint, out_checkpoint, decision.open, decision.as_dict())
+    write_gate(checkpoint, out_checkpoint, decision.open, decision.as_dict(), data)
     return decision

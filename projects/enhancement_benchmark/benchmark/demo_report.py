@@ -215,13 +215,10 @@ def bootstrap_table(bootstrap: dict) -> str:
 
 
 def gate_sentence(gate: dict) -> str:
-    """A gate check's decision (:class:`mmlesion.apis.GateDecision` as a dict) in words."""
-    low, high = gate['interval']
-    return (
-        f'gate {"open" if gate["open"] else "closed"}: enhancer − detector alone on '
-        f'{gate["split"]} {gate["gain"]:+.2f} mAP points [{low:+.2f}, {high:+.2f}] over '
-        f'{gate["num_slices"]} slices, lower bound above {gate["min_gain"]:+.2f} needed'
-    )
+    """A gate check's decision (:meth:`mmlesion.apis.GateDecision.as_dict`) in words."""
+    from mmlesion.apis import GateDecision
+
+    return GateDecision.from_dict(gate).describe()
 
 
 def _policy_and_tta_lines(results: dict) -> list[str]:

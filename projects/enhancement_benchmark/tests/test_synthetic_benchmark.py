@@ -221,8 +221,8 @@ def test_the_report_states_a_gate_check_in_words():
     from projects.enhancement_benchmark.benchmark.demo_report import gate_sentence
 
     assert gate_sentence(GATE_CHECK) == (
-        'gate closed: enhancer − detector alone on val +0.67 mAP points [-0.41, +1.74] over '
-        '219 slices, lower bound above +0.00 needed'
+        'gate closed (the detector alone): enhancer − detector alone on val +0.67 mAP points '
+        '[-0.41, +1.74] (95% paired bootstrap, 219 slices), lower bound above +0.00 needed'
     )
     assert gate_sentence({**GATE_CHECK, 'open': True}).startswith('gate open:')
 
