@@ -30,9 +30,6 @@ from .synthetic_benchmark import (
 
 #: The benchmark JSON, relative to the repository root.
 BENCHMARK_JSON = 'docs/results/synthetic_benchmark.json'
-#: The benchmark re-run with every stage of issue 29, while its seeds are still running; it
-#: replaces :data:`BENCHMARK_JSON` when every seed has run every stage. Relative to the root.
-RERUN_JSON = 'docs/results/synthetic_benchmark_rerun.json'
 #: The new-scanner study's JSON (``tools/new_scanner.py``), relative to the repository root.
 NEW_SCANNER_JSON = 'docs/results/new_scanner.json'
 #: The documents holding generated tables, relative to the repository root.
@@ -113,7 +110,6 @@ def readme_summary(result: dict) -> str:
 GENERATORS: dict[str, tuple[str, Callable[[dict], str]]] = {
     'readme-summary': (BENCHMARK_JSON, readme_summary),
     'benchmark': (BENCHMARK_JSON, benchmark_markdown),
-    'benchmark-rerun': (RERUN_JSON, benchmark_markdown),
     'new-scanner-verdict': (NEW_SCANNER_JSON, new_scanner_verdict),
     'new-scanner': (NEW_SCANNER_JSON, new_scanner_markdown),
 }
