@@ -4,6 +4,7 @@ a closed gate detects exactly what the detector alone detects."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from mmdet.registry import MODELS
 
 from mmlesion.apis.gate_check import (
     GATE_KEY,
+    GateDecision,
     check_gate,
     gate_decision,
     split_predictions,
@@ -46,6 +48,16 @@ def test_the_gate_stays_open_only_above_the_required_lower_bound(low, min_gain, 
 
 def test_an_undefined_interval_closes_the_gate():
     assert not gate_decision(bootstrap(math.nan, math.nan)).open
+
+
+def test_a_decision_survives_its_json_record_and_names_its_state():
+    closed = gate_decision(bootstrap(-0.4, 1.7, point=0.67), num_slices=219)
+    record = json.loads(json.dumps(closed.as_dict()))  # as a checkpoint's meta keeps it
+    assert GateDecision.from_dict(record) == closed
+    assert closed.describe().startswith('gate closed (the detector alone): ')
+    assert '+0.67 mAP points [-0.40, +1.70]' in closed.describe()
+    opened = gate_decision(bootstrap(0.2, 1.0), num_slices=5)
+    assert opened.describe().startswith('gate open: ')
 
 
 def gated_regressor() -> CLAHEParamRegressor:

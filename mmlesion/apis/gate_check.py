@@ -62,7 +62,7 @@ class GateDecision:
 
     def describe(self) -> str:
         """The decision and its evidence in one line, e.g. ``gate closed (the detector alone):
-        enhancer − detector alone on val +0.67 mAP points [-0.41, +1.74] (95 % paired
+        enhancer − detector alone on val +0.67 mAP points [-0.41, +1.74] (95% paired
         bootstrap, 219 slices), lower bound above +0.00 needed``."""
         low, high = self.interval
         state = 'open' if self.open else 'closed (the detector alone)'
