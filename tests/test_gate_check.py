@@ -213,7 +213,7 @@ def test_write_gate_refuses_a_checkpoint_without_a_gate(trained_detector, tmp_pa
 
 
 def test_the_tool_prints_the_decision_and_writes_the_checkpoint(
-    gated_enhancer, tmp_path, monkeypatch, capsys
+    gated_enhancer, data_root, tmp_path, monkeypatch, capsys
 ):
     from mmengine.config import Config
     from tool_configs import load_tool
@@ -228,12 +228,30 @@ def test_the_tool_prints_the_decision_and_writes_the_checkpoint(
         sys,
         'argv',
         ['gate_check.py', str(config), checkpoint, '--out', str(tmp_path / 'deploy.pth'),
-         '--work-dir', str(tmp_path / 'w'), '--min-gain', '1e9', '--resamples', '20'],
+         '--work-dir', str(tmp_path / 'w'), '--min-gain', '1e9', '--resamples', '20',
+         '--data-root', str(data_root)],
     )  # fmt: skip
     tool.main()
     out = capsys.readouterr().out
     assert 'gate closed (the detector alone)' in out and 'on val' in out
     assert read_checkpoint(tmp_path / 'deploy.pth')['state_dict'][GATE_KEY] == 0
+
+
+def test_the_tool_names_a_missing_data_root(gated_enhancer, tmp_path, monkeypatch):
+    from tool_configs import load_tool
+
+    checkpoint, _ = gated_enhancer
+    tool = load_tool('tools/gate_check.py')
+    missing = tmp_path / 'no_such_release'
+    monkeypatch.setattr(
+        sys,
+        'argv',
+        ['gate_check.py', GATED, checkpoint, '--out', str(tmp_path / 'deploy.pth'),
+         '--work-dir', str(tmp_path / 'w'), '--data-root', str(missing)],
+    )  # fmt: skip
+    with pytest.raises(FileNotFoundError, match=f'--data-root: no such folder: {missing}'):
+        tool.main()
+    assert not (tmp_path / 'deploy.pth').exists()
 
 
 def test_the_regressor_alone_loads_a_gated_checkpoint_saved_before_the_buffer():

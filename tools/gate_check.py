@@ -53,18 +53,14 @@ def main() -> None:
     args = parse_args()
     if args.unsafe_load_checkpoint:
         allow_unsafe_checkpoints()
-    options = dict(args.cfg_options or {})
-    if args.data_root is not None:
-        if not osp.isdir(args.data_root):
-            raise FileNotFoundError(f'--data-root: no such folder: {args.data_root}')
-        options['test_dataloader.dataset.data_root'] = osp.join(args.data_root, '')
     work_dir = args.work_dir or osp.join(default_work_dir(args.config), 'gate_check')
     decision = check_gate(
         args.config,
         args.checkpoint,
         args.out,
         work_dir,
-        options,
+        args.cfg_options,
+        data_root=args.data_root,
         split=args.split,
         min_gain=args.min_gain,
         num_resamples=args.resamples,

@@ -133,6 +133,7 @@ def split_predictions(
     out: str | Path,
     desc: str,
     state: Mapping | None = None,
+    data_root: str | None = None,
 ) -> list[dict]:
     """Test ``checkpoint`` with ``config`` (the split chosen in ``cfg_options``) and return its
     predictions, also dumped to ``out``.
@@ -140,12 +141,18 @@ def split_predictions(
     The weights load strictly (:func:`~mmlesion.utils.checkpoint_loading.load_state_strictly`);
     a model built without the regressor (the detector alone) takes the checkpoint's other
     weights. ``state``: the checkpoint's state dict already read, to spare a read.
+    ``data_root``: one DeepLesion folder for every dataloader (``--data-root``).
     """
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
     cfg = prepare_test_config(
-        config, checkpoint, work_dir=str(work_dir), cfg_options=dict(cfg_options), out=str(out)
+        config,
+        checkpoint,
+        work_dir=str(work_dir),
+        cfg_options=dict(cfg_options),
+        out=str(out),
+        data_root=data_root,
     )
     cfg.load_from = None
     cfg.custom_hooks = [*cfg.get('custom_hooks', []), {'type': 'ProgressBarHook', 'desc': desc}]
@@ -167,6 +174,7 @@ def check_gate(
     out_checkpoint: str | Path,
     work_dir: str | Path,
     cfg_options: Mapping | None = None,
+    data_root: str | None = None,
     split: str = 'val',
     min_gain: float = 0.0,
     num_resamples: int = 1000,
@@ -180,7 +188,9 @@ def check_gate(
         checkpoint: the trained enhancer (``regressor=dict(..., gate=True)``).
         out_checkpoint: where the checkpoint with the decided gate goes.
         work_dir: the two test runs' folder (their logs and dumped predictions).
-        cfg_options: ``--cfg-options`` for both runs (data root, ...).
+        cfg_options: ``--cfg-options`` for both runs.
+        data_root: one DeepLesion folder (``DL_info.csv``, ``Images_png/``) for both runs, in
+            place of the config's (``--data-root``, :func:`~mmlesion.utils.set_data_root`).
         split: the dataset split both are scored on (never the test split one reports on).
         min_gain: the interval's lower bound must exceed this (mAP points) to keep the gate.
         num_resamples, seed, confidence: of the paired bootstrap.
@@ -205,6 +215,7 @@ def check_gate(
         work_dir / f'predictions_enhancer_{split}.pkl',
         f'gated enhancer ({split})',
         state,
+        data_root,
     )
     detector = split_predictions(
         config,
@@ -214,8 +225,9 @@ def check_gate(
         work_dir / f'predictions_detector_{split}.pkl',
         f'detector alone ({split})',
         state,
+        data_root,
     )
-    infos, classes = dataset_infos(config, options)
+    infos, classes = dataset_infos(config, options, data_root)
     aligned = aligned_results(
         {
             'enhancer': slice_records(enhanced, infos),

@@ -38,24 +38,27 @@ def _sample(prediction: dict, info: dict) -> dict:
 
 
 def dataset_infos(
-    config: str, cfg_options: Mapping | None = None
+    config: str, cfg_options: Mapping | None = None, data_root: str | None = None
 ) -> tuple[list[dict], tuple[str, ...]]:
     """The items (``get_data_info``) and classes of ``config``'s test dataset.
 
     Args:
         config: a config file whose ``test_dataloader.dataset`` is the evaluated split.
         cfg_options: ``--cfg-options`` style overrides merged into it (data root, split, ...).
+        data_root: one DeepLesion-format folder for every dataloader (``--data-root``,
+            :func:`~mmlesion.utils.set_data_root`).
 
     Returns:
         ``(infos, classes)``: one dict per dataset item, in dataset order, and the class names.
     """
     from mmdet.registry import DATASETS
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
+    from mmlesion.utils import load_config, set_data_root
+
+    cfg = load_config(config, dict(cfg_options) if cfg_options else None)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
