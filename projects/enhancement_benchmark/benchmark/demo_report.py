@@ -306,23 +306,11 @@ def write_report(work_dir, settings, stages: dict[str, dict]) -> dict:
         'stage_seconds': {
             stage: record.get('elapsed_s') for stage, record in stages.items() if stage != 'report'
         },
+        # Every stage that trained or wrote a model (detectors, enhancers, policies, gate checks).
         'checkpoints': {
-            stage: stages[stage]['checkpoint']
-            for stage in (
-                'detector',
-                'enhancer',
-                'detector_noaug',
-                'enhancer_noaug',
-                'enhancer_gated',
-                'enhancer_gated_noaug',
-                'gate_check',
-                'gate_check_noaug',
-                'policy',
-                'policy_noaug',
-                'policy_ap',
-                'policy_ap_noaug',
-            )
-            if stage in stages
+            stage: record['checkpoint']
+            for stage, record in stages.items()
+            if 'checkpoint' in record
         },
     }
     atomic_write_json(work_dir / 'results.json', results, indent=2)
