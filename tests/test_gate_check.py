@@ -212,6 +212,16 @@ def test_write_gate_refuses_a_checkpoint_without_a_gate(trained_detector, tmp_pa
     assert not (tmp_path / 'out.pth').exists()
 
 
+def test_check_gate_refuses_a_checkpoint_without_a_gate_before_testing(
+    trained_detector, gated_enhancer, tmp_path
+):
+    _, options = gated_enhancer
+    with pytest.raises(ValueError, match=r'has no blend gate.*gate=True'):
+        check_gate(GATED, trained_detector, tmp_path / 'out.pth', tmp_path / 'w', options)
+    assert not (tmp_path / 'w').exists()  # no validation run started
+    assert not (tmp_path / 'out.pth').exists()
+
+
 def test_the_tool_prints_the_decision_and_writes_the_checkpoint(
     gated_enhancer, data_root, tmp_path, monkeypatch, capsys
 ):

@@ -91,6 +91,20 @@ def gate_decision(
     )
 
 
+def require_gate(state: Mapping, source: str | Path) -> None:
+    """Raise unless ``state`` (a state dict read from ``source``) holds a gated enhancer.
+
+    Raises:
+        ValueError: no gate head (a paper-style enhancer, or a detector).
+    """
+    if not any(key.startswith(GATE_HEAD_PREFIX) for key in state):
+        raise ValueError(
+            f'{source} has no blend gate ({GATE_HEAD_PREFIX}* weights): train the enhancer '
+            'with regressor=dict(..., gate=True), e.g. '
+            'configs/demo/enhancer_r18-w16_6e_synth_gated.py'
+        )
+
+
 def write_gate(
     checkpoint: str | Path,
     out: str | Path,
@@ -111,12 +125,7 @@ def write_gate(
     if data is None:
         data = read_checkpoint(checkpoint)
     state = dict(state_dict_of(data, str(checkpoint)))
-    if not any(key.startswith(GATE_HEAD_PREFIX) for key in state):
-        raise ValueError(
-            f'{checkpoint} has no blend gate ({GATE_HEAD_PREFIX}* weights): train the enhancer '
-            'with regressor=dict(..., gate=True), e.g. '
-            'configs/demo/enhancer_r18-w16_6e_synth_gated.py'
-        )
+    require_gate(state, checkpoint)
     state[GATE_KEY] = torch.tensor(1.0 if is_open else 0.0)
     data['state_dict'] = state
     data['meta'] = {**data.get('meta', {}), 'gate_check': dict(note)}
@@ -197,10 +206,14 @@ def check_gate(
 
     Returns:
         The decision (also kept in the written checkpoint's ``meta['gate_check']``).
+
+    Raises:
+        ValueError: ``checkpoint`` has no blend gate (:func:`require_gate`).
     """
     work_dir = Path(work_dir)
     data = read_checkpoint(checkpoint, map_location='cpu')
     state = state_dict_of(data, str(checkpoint))
+    require_gate(state, checkpoint)  # before the two validation runs, not after them
     options = {**(cfg_options or {}), 'test_dataloader.dataset.split': split}
     alone = {
         **options,
